@@ -1,0 +1,1 @@
+"""Meta channels: WhatsApp Cloud API (`whatsapp`) and Facebook Messenger (`messenger`), one shared package."""

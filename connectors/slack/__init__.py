@@ -1,0 +1,1 @@
+"""`slack` channel: customers write in a shop's Slack workspace or Slack Connect channel."""

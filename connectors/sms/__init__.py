@@ -1,0 +1,1 @@
+"""`sms` channel: Twilio Programmable Messaging (SMS, MMS and Twilio's `whatsapp:` addresses)."""

@@ -1,0 +1,1 @@
+"""Telegram channel: a shop's bot receives customer messages by webhook and sends agent replies."""

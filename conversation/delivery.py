@@ -1,0 +1,189 @@
+"""Outbound message state: claim for sending, record sent/retry/failed, apply provider status reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from conversation.events import JOB_DELIVER, MESSAGE_UPDATED, DomainEvent, Job
+from conversation.models import Conversation, Message, utcnow
+from conversation.types import DELIVERY_RANK, DeliveryStatus, DeliveryUpdate, Direction, SendReceipt
+from conversation.uow import UnitOfWork
+from conversation.views import iso
+
+_msg = Message.__table__  # type: ignore[attr-defined]
+_conv = Conversation.__table__  # type: ignore[attr-defined]
+
+_TIMESTAMP_FOR = {
+    DeliveryStatus.SENT: "sent_at",
+    DeliveryStatus.DELIVERED: "delivered_at",
+    DeliveryStatus.READ: "read_at",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff: base, base*4, base*16, ... capped, for `max_attempts` attempts in all."""
+
+    max_attempts: int = 5
+    base_seconds: float = 2.0
+    factor: float = 4.0
+    cap_seconds: float = 3600.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt number `attempt + 1` (attempt counts from 1)."""
+        return float(min(self.cap_seconds, self.base_seconds * self.factor ** max(0, attempt - 1)))
+
+
+async def claim_for_sending(
+    uow: UnitOfWork, message_id: int, lease: timedelta, now: datetime | None = None
+) -> Any | None:
+    """Take a queued message for sending (at most one worker wins); None when not ours to send.
+
+    The lease (`next_attempt_at`) tells the sweeper when a `sending` row counts as abandoned.
+    """
+    now = now or utcnow()
+    statement = (
+        sa.update(_msg)
+        .where(
+            _msg.c.id == message_id,
+            _msg.c.status == DeliveryStatus.QUEUED.value,
+            sa.or_(_msg.c.next_attempt_at.is_(None), _msg.c.next_attempt_at <= now),
+        )
+        .values(status=DeliveryStatus.SENDING.value, attempts=_msg.c.attempts + 1, next_attempt_at=now + lease)
+        .returning(*_msg.c)
+    )
+    row = (await uow.session.exec(statement)).first()
+    if row is not None:
+        _record_status(uow, row, DeliveryStatus.SENDING)
+    return row
+
+
+def _record_status(uow: UnitOfWork, row: Any, status: DeliveryStatus, **extra: Any) -> None:
+    data = {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "status": status.value,
+        "attempts": row.attempts,
+        **{k: iso(v) if isinstance(v, datetime) else v for k, v in extra.items()},
+    }
+    uow.record(DomainEvent(MESSAGE_UPDATED, {"message": data}, row.inbox_id, row.conversation_id))
+
+
+async def record_sent(uow: UnitOfWork, row: Any, receipt: SendReceipt, now: datetime | None = None) -> None:
+    """The provider took the message: keep its id (for status callbacks and email threading)."""
+    now = now or utcnow()
+    values: dict[str, Any] = {
+        "status": receipt.status.value,
+        "external_id": receipt.external_message_id,
+        "sent_at": now,
+        "next_attempt_at": None,
+        "error": None,
+    }
+    if receipt.external_thread_ref and not row.external_thread_ref:
+        values["external_thread_ref"] = receipt.external_thread_ref
+    await uow.session.exec(
+        sa.update(_msg).where(_msg.c.id == row.id, _msg.c.status == DeliveryStatus.SENDING.value).values(**values)
+    )
+    _record_status(uow, row, receipt.status, sent_at=now, external_id=receipt.external_message_id, error=None)
+
+
+async def record_attempt_failed(
+    uow: UnitOfWork, row: Any, reason: str, *, retryable: bool, policy: RetryPolicy, now: datetime | None = None
+) -> bool:
+    """A send failed: queue a retry with backoff, or mark it `failed` for good. True if retrying."""
+    now = now or utcnow()
+    retry = retryable and row.attempts < policy.max_attempts
+    if retry:
+        delay = policy.delay(row.attempts)
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.QUEUED.value,
+            "next_attempt_at": now + timedelta(seconds=delay),
+            "error": reason,
+        }
+        uow.defer(Job(JOB_DELIVER, {"message_id": row.id}, key=f"deliver:{row.id}:{row.attempts}", delay_seconds=delay))
+        status = DeliveryStatus.QUEUED
+    else:
+        values = {"status": DeliveryStatus.FAILED.value, "next_attempt_at": None, "error": reason}
+        status = DeliveryStatus.FAILED
+    await uow.session.exec(sa.update(_msg).where(_msg.c.id == row.id).values(**values))
+    _record_status(uow, row, status, error=reason, next_attempt_at=values["next_attempt_at"])
+    return retry
+
+
+async def retry_failed(uow: UnitOfWork, message_id: int, now: datetime | None = None) -> bool:
+    """An agent pressed "retry" on a failed message: queue it again from attempt zero."""
+    now = now or utcnow()
+    row = (
+        await uow.session.exec(
+            sa.update(_msg)
+            .where(_msg.c.id == message_id, _msg.c.status == DeliveryStatus.FAILED.value)
+            .values(status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=None, error=None)
+            .returning(*_msg.c)
+        )
+    ).first()
+    if row is None:
+        return False
+    uow.defer(Job(JOB_DELIVER, {"message_id": row.id}, key=f"deliver:{row.id}:retry:{now.timestamp()}"))
+    _record_status(uow, row, DeliveryStatus.QUEUED, error=None)
+    return True
+
+
+async def apply_delivery_update(uow: UnitOfWork, update: DeliveryUpdate) -> bool:
+    """Move an outbound message forward on a provider report; late or repeated reports change nothing.
+
+    Returns False when no message of ours has that provider id (or the report is not newer).
+    """
+    row = (
+        await uow.session.exec(
+            sa.select(*_msg.c).where(
+                _msg.c.inbox_id == update.inbox_id,
+                _msg.c.external_id == update.external_message_id,
+                _msg.c.direction == Direction.OUTBOUND.value,
+            )
+        )
+    ).first()
+    if row is None:
+        return False
+    current = DeliveryStatus(row.status)
+    if DELIVERY_RANK[update.status] <= DELIVERY_RANK[current] and update.status != DeliveryStatus.FAILED:
+        return False
+    if current == update.status:
+        return False
+    values: dict[str, Any] = {"status": update.status.value}
+    column = _TIMESTAMP_FOR.get(update.status)
+    if column:
+        values[column] = update.occurred_at
+    if update.status == DeliveryStatus.FAILED:
+        values["error"] = update.error or "the provider reported the message as failed"
+    await uow.session.exec(sa.update(_msg).where(_msg.c.id == row.id).values(**values))
+    extra = {k: v for k, v in values.items() if k != "status"}
+    _record_status(uow, row, update.status, **extra)
+    return True
+
+
+async def stuck_messages(
+    uow: UnitOfWork, now: datetime | None = None, grace: timedelta = timedelta(seconds=10), limit: int = 500
+) -> list[int]:
+    """Ids of outbound messages whose job was lost: `queued` and overdue by `grace`, or `sending` past
+    their lease. `sending` rows past their lease go back to `queued` first (their worker is gone).
+    """
+    now = now or utcnow()
+    await uow.session.exec(
+        sa.update(_msg)
+        .where(_msg.c.status == DeliveryStatus.SENDING.value, _msg.c.next_attempt_at < now)
+        .values(status=DeliveryStatus.QUEUED.value, next_attempt_at=None)
+    )
+    rows = await uow.session.exec(
+        sa.select(_msg.c.id)
+        .where(
+            _msg.c.status == DeliveryStatus.QUEUED.value,
+            sa.func.coalesce(_msg.c.next_attempt_at, _msg.c.created_at) <= now - grace,
+        )
+        .order_by(_msg.c.id)
+        .limit(limit)
+    )
+    return [int(r[0]) for r in rows.all()]

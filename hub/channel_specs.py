@@ -1,0 +1,60 @@
+"""Settings each inbox kind and integration kind takes: from its connector, else from CONTRACT.md."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from connectors.registry import REGISTRY
+from conversation.types import SettingsSpec
+
+_BOT = frozenset({"bot_enabled", "bot", "agent_bot_url", "agent_bot_secret"})
+
+#: Kinds whose connector has not landed yet still accept and store their CONTRACT.md settings.
+_CONTRACT_SPECS: dict[str, SettingsSpec] = {
+    "email": SettingsSpec(
+        required=frozenset({"address", "imap_host", "imap_port", "imap_username", "imap_password",
+                            "smtp_host", "smtp_port", "smtp_username", "smtp_password"}),
+        optional=frozenset({"imap_tls", "imap_starttls", "smtp_tls", "smtp_starttls", "imap_folder",
+                            "processed_folder", "mark_seen", "poll_interval", "webhook_token", "from_name"}) | _BOT,
+        secrets=frozenset({"imap_password", "smtp_password", "webhook_token", "agent_bot_secret"}),
+    ),
+    "webchat": SettingsSpec(
+        required=frozenset({"website_url", "hmac_secret"}),
+        optional=frozenset({"color", "greeting", "welcome_title", "avatar_url", "pre_chat_form",
+                            "allowed_origins", "email_inbox_id", "offline_email_delay_seconds"}) | _BOT,
+        secrets=frozenset({"hmac_secret", "agent_bot_secret"}),
+    ),
+    "telegram": SettingsSpec(
+        required=frozenset({"bot_token", "secret_token"}), optional=frozenset({"api_base_url"}) | _BOT,
+        secrets=frozenset({"bot_token", "secret_token", "agent_bot_secret"}),
+    ),
+    "slack": SettingsSpec(
+        required=frozenset({"bot_token", "signing_secret"}), optional=frozenset({"api_base_url"}) | _BOT,
+        secrets=frozenset({"bot_token", "signing_secret", "agent_bot_secret"}),
+    ),
+    "whatsapp": SettingsSpec(
+        required=frozenset({"access_token", "app_secret", "verify_token", "phone_number_id"}),
+        optional=frozenset({"graph_base_url", "graph_api_version"}) | _BOT,
+        secrets=frozenset({"access_token", "app_secret", "verify_token", "agent_bot_secret"}),
+    ),
+    "messenger": SettingsSpec(
+        required=frozenset({"access_token", "app_secret", "verify_token", "page_id"}),
+        optional=frozenset({"graph_base_url", "graph_api_version"}) | _BOT,
+        secrets=frozenset({"access_token", "app_secret", "verify_token", "agent_bot_secret"}),
+    ),
+}  # fmt: skip
+
+INTEGRATION_SPECS: dict[str, SettingsSpec] = {
+    "shopify": SettingsSpec(
+        required=frozenset({"shop_domain", "webhook_secret"}),
+        optional=frozenset({"access_token", "api_version"}),
+        secrets=frozenset({"webhook_secret", "access_token"}),
+    ),
+}
+
+
+def channel_specs() -> Mapping[str, SettingsSpec]:
+    """Every inbox kind's settings spec, the connector's own where it has one."""
+    specs = dict(_CONTRACT_SPECS)
+    specs.update({kind: connector.settings_spec for kind, connector in REGISTRY.items()})
+    return specs

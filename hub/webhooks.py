@@ -1,0 +1,220 @@
+"""Public webhooks: `/webhooks/{kind}/{inbox_id}` — verify, parse, store, and only then answer 2xx."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+
+from connectors.base import (
+    HandshakeReply,
+    Headers,
+    MalformedPayload,
+    RawRequest,
+    ResolvesProfiles,
+    SignatureInvalid,
+    UnsupportedEvent,
+)
+from connectors.registry import get_connector
+from conversation.delivery import apply_delivery_update
+from conversation.identities import InvalidAddress, contact_keys, find_identity
+from conversation.ingest import receive_inbound
+from conversation.models import Inbox
+from conversation.types import Attachment, DeliveryUpdate, InboundMessage, OrderEvent
+from hub.errors import ApiError
+from hub.services import WEBHOOK_SEGMENT, Services
+
+log = logging.getLogger(__name__)
+
+MAX_WEBHOOK_BYTES = 30 * 1024 * 1024
+PROFILE_LOOKUP_TIMEOUT = 2.0
+_INBOX_TTL = 5.0
+
+
+class InboxCache:
+    """Inbox rows for webhooks, kept a few seconds: the hot path skips a query per request."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[float, Inbox]] = {}
+
+    async def get(self, services: Services, inbox_id: int) -> Inbox | None:
+        hit = self._rows.get(inbox_id)
+        if hit is not None and time.monotonic() - hit[0] < _INBOX_TTL:
+            return hit[1]
+        async with services.sessions() as session:
+            inbox = await session.get(Inbox, inbox_id)
+        if inbox is not None:
+            self._rows[inbox_id] = (time.monotonic(), inbox)
+        return inbox
+
+    def forget(self, inbox_id: int) -> None:
+        self._rows.pop(inbox_id, None)
+
+
+def raw_request(request: Request[Any, Any, Any], body: bytes, public_base: str) -> RawRequest:
+    """The request as the provider sent it, with the public URL it called (providers sign URLs)."""
+    query = request.url.query
+    url = f"{public_base}{request.url.path}" + (f"?{query}" if query else "")
+    return RawRequest(
+        method=request.method,
+        url=url,
+        headers=Headers(list(request.headers.items())),
+        body=body,
+        query={k: v for k, v in request.query_params.items()},
+    )
+
+
+def _reply(reply: HandshakeReply) -> Response[Any]:
+    body = reply.body
+    if isinstance(body, dict):
+        return Response(content=msgspec.json.encode(body), status_code=reply.status_code, media_type="application/json")
+    return Response(
+        content=body.encode() if isinstance(body, str) else body,
+        status_code=reply.status_code,
+        media_type=reply.content_type,
+    )
+
+
+async def _store_attachment_bytes(services: Services, msg: InboundMessage) -> InboundMessage:
+    """Put bytes that came with the request into the attachment store before the message is stored."""
+    if not any(a.content is not None for a in msg.attachments):
+        return msg
+    limit = services.settings.max_attachment_bytes
+    kept: list[Attachment] = []
+    for att in msg.attachments:
+        if att.content is None:
+            kept.append(att)
+        elif len(att.content) > limit:
+            kept.append(replace(att, content=None, size=len(att.content), status="too_large"))
+        else:
+            key = await services.store.put(att.content)
+            kept.append(replace(att, content=None, size=len(att.content), storage_key=key))
+    return replace(msg, attachments=tuple(kept))
+
+
+async def _with_profile(services: Services, connector: Any, inbox: Inbox, msg: InboundMessage) -> InboundMessage:
+    """Ask the provider who an unseen sender is (Slack/Messenger names, Slack verified emails)."""
+    if not isinstance(connector, ResolvesProfiles):
+        return msg
+    try:
+        keys = contact_keys(msg.channel_kind, msg.sender)
+    except InvalidAddress:
+        return msg
+    async with services.sessions() as session:
+        if await find_identity(session, msg.channel_kind, keys.address) is not None:
+            return msg
+    try:
+        profile = await asyncio.wait_for(
+            connector.fetch_profile(msg.sender, services.inbox_config(inbox)), PROFILE_LOOKUP_TIMEOUT
+        )
+    except Exception:  # a profile is a nicety: never lose the message over it
+        log.warning("profile lookup failed for inbox %s", inbox.id, exc_info=True)
+        return msg
+    return replace(msg, sender=profile) if profile is not None else msg
+
+
+async def store_inbound(
+    services: Services, inbox: Inbox, msg: InboundMessage, connector: Any = None
+) -> tuple[bool, Any]:
+    """Ingest one message in its own transaction. Returns (stored, result); duplicates are rolled back."""
+    msg = await _store_attachment_bytes(services, msg)
+    if connector is not None:
+        msg = await _with_profile(services, connector, inbox, msg)
+    async with services.uow() as uow:
+        try:
+            result = await receive_inbound(uow, msg, services.inbox_policy(inbox))
+        except InvalidAddress as exc:
+            raise ApiError(422, f"invalid sender: {exc}") from exc
+        if result.duplicate:
+            await uow.rollback()
+            return False, result
+        await uow.commit()
+        return True, result
+
+
+async def _apply_item(services: Services, inbox: Inbox, item: Any, connector: Any, counts: dict[str, int]) -> None:
+    if isinstance(item, InboundMessage):
+        if item.inbox_id != inbox.id:  # the account comes from our URL, never from the payload
+            item = replace(item, inbox_id=inbox.id)  # type: ignore[arg-type]
+        stored, _ = await store_inbound(services, inbox, item, connector)
+        counts["stored" if stored else "duplicates"] += 1
+    elif isinstance(item, DeliveryUpdate):
+        async with services.uow() as uow:
+            applied = await apply_delivery_update(uow, replace(item, inbox_id=inbox.id))  # type: ignore[arg-type]
+            await uow.commit()
+        counts["updated" if applied else "unmatched"] += 1
+    elif isinstance(item, OrderEvent):
+        handler = services.extras.get("order_event_handler")
+        if handler is None:
+            raise ApiError(404, "this inbox does not take order events")
+        await handler(services, inbox, item)
+        counts["orders"] += 1
+
+
+async def handle_webhook(
+    services: Services, cache: InboxCache, request: Request[Any, Any, Any], kind: str, inbox_id: int
+) -> Response[Any]:
+    """Verify, parse and store one provider request; answer only once everything is committed."""
+    inbox = await cache.get(services, inbox_id)
+    if inbox is None or not inbox.is_active or WEBHOOK_SEGMENT.get(inbox.kind) != kind:
+        raise ApiError(404, "unknown inbox")
+    connector = get_connector(inbox.kind)
+    if connector is None:
+        raise ApiError(404, f"no {inbox.kind} connector in this version")
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise ApiError(413, "request body too large")
+    raw = raw_request(request, body, services.settings.public_base)
+    account = services.inbox_config(inbox)
+    try:
+        connector.verify(raw, account)
+    except SignatureInvalid as exc:
+        log.info("webhook signature rejected", extra={"inbox_id": inbox_id, "kind": kind})
+        raise ApiError(401, str(exc) or "invalid signature") from exc
+    try:
+        parsed = connector.parse(raw, account)
+    except MalformedPayload as exc:
+        raise ApiError(400, f"malformed payload: {exc}") from exc
+    except UnsupportedEvent as exc:
+        log.info("unsupported %s event ignored: %s", kind, exc)
+        return Response(content={"ok": True, "ignored": str(exc)}, status_code=200)
+    if parsed.reply is not None and not parsed.items:
+        return _reply(parsed.reply)
+    counts = {"stored": 0, "duplicates": 0, "updated": 0, "unmatched": 0, "orders": 0}
+    for item in parsed.items:
+        await _apply_item(services, inbox, item, connector, counts)
+    ack = getattr(connector, "ack", None)
+    if parsed.reply is not None:
+        return _reply(parsed.reply)
+    if isinstance(ack, HandshakeReply):
+        return _reply(ack)
+    return Response(content={"ok": True, **{k: v for k, v in counts.items() if v}}, status_code=200)
+
+
+def webhook_handlers(services: Services) -> list[Any]:
+    """The route handlers, one explicit path per provider (bound to this process's services)."""
+    cache = InboxCache()
+    services.extras["inbox_cache"] = cache
+    options: dict[str, Any] = {"exclude_from_auth": True, "exclude_from_csrf": True, "include_in_schema": False}
+    handlers: list[Any] = []
+    for segment in sorted(set(WEBHOOK_SEGMENT.values())):
+        handlers += _routes_for(services, cache, segment, f"/webhooks/{segment}/{{inbox_id:int}}", options)
+    handlers += _routes_for(services, cache, "sms", "/webhooks/sms/{inbox_id:int}/status", options)
+    return handlers
+
+
+def _routes_for(services: Services, cache: InboxCache, segment: str, path: str, options: dict[str, Any]) -> list[Any]:
+    async def handle(request: Request[Any, Any, Any], inbox_id: FromPath[int]) -> Response[Any]:
+        return await handle_webhook(services, cache, request, segment, inbox_id)
+
+    name = path.strip("/").replace("/", "_").replace("{inbox_id:int}", "id")
+    handlers = [post(path, status_code=200, name=f"{name}_post", **options)(handle)]
+    if segment == "meta":  # the subscription handshake (hub.challenge) is a GET
+        handlers.append(get(path, name=f"{name}_get", **options)(handle))
+    return handlers
