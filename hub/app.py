@@ -22,18 +22,10 @@ from litestar.template.config import TemplateConfig
 
 import agent_console
 from agent_console.auth import AgentCache, AuthMiddleware
-from agent_console.controllers.agents import AgentController, CannedResponseController, me
-from agent_console.controllers.attachments import download_attachment
-from agent_console.controllers.conversations import ConversationController
-from agent_console.controllers.customers import CustomerController
-from agent_console.controllers.inboxes import InboxController
-from agent_console.controllers.integrations import IntegrationController
-from agent_console.controllers.orders import OrderController
-from agent_console.controllers.pages import console_page, login, login_form, logout, root
-from agent_console.controllers.search import search_everything
-from agent_console.controllers.stream import stream
 from agent_console.deps import ConsoleContext
+from agent_console.routes import console_routes
 from conversation.uow import UnitOfWork
+from hub import features
 from hub.channel_specs import INTEGRATION_SPECS, channel_specs
 from hub.config import Settings, load_settings
 from hub.errors import http_exception_handler, internal_error_handler
@@ -87,7 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or load_settings()
     services = services or create_services(settings)
     services.extras.setdefault("agent_cache", AgentCache())
-    routes: list[Any] = [*webhook_handlers(services), *health_handlers(services)]
+    routes: list[Any] = [*webhook_handlers(services), *health_handlers(services), *features.route_handlers(services)]
     console = _console_context(services)
     worker = Worker(services)
 
@@ -115,22 +107,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Litestar(
         route_handlers=[
             *routes,
-            root,
-            login_form,
-            login,
-            logout,
-            console_page,
-            InboxController,
-            ConversationController,
-            CustomerController,
-            OrderController,
-            IntegrationController,
-            AgentController,
-            CannedResponseController,
-            me,
-            search_everything,
-            download_attachment,
-            stream,
+            *console_routes(),
             create_static_files_router(path="/static", directories=[CONSOLE_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

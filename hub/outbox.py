@@ -24,6 +24,7 @@ from conversation.events import JOB_DELIVER, JOB_FETCH_ATTACHMENT, Job
 from conversation.models import Agent, Attachment, Conversation, Identity, Inbox, Message, utcnow
 from conversation.types import Attachment as AttachmentData
 from conversation.types import ChannelKind, ExternalIdentity, OutboundMessage
+from hub import features
 from hub.services import Services
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def job_handlers(services: Services) -> dict[str, Handler]:
         JOB_DELIVER: lambda message_id: deliver_message(services, message_id),
         JOB_FETCH_ATTACHMENT: lambda attachment_id: fetch_attachment(services, attachment_id),
     }
-    handlers.update(services.extras.get("job_handlers", {}))
+    handlers.update(features.job_handlers(services))
     return handlers
 
 
@@ -225,10 +226,14 @@ class Worker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._sweeper: asyncio.Task[None] | None = None
+        self._background: list[features.BackgroundTask] = []
 
     async def start(self) -> None:
         await self.services.queue.start_workers(job_handlers(self.services), self.services.settings.worker_concurrency)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="omnihub-sweeper")
+        self._background = features.background_tasks(self.services)
+        for task in self._background:
+            await task.start()
 
     async def _sweep_forever(self) -> None:
         interval = self.services.settings.sweeper_interval_seconds
@@ -240,6 +245,12 @@ class Worker:
             await asyncio.sleep(interval)
 
     async def stop(self) -> None:
+        for task in reversed(self._background):
+            try:
+                await task.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(task).__name__)
+        self._background = []
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

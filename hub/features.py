@@ -1,0 +1,38 @@
+"""Where each capability plugs into every process: extra routes, job handlers, background loops.
+
+One line per capability; `create_app` and the worker read these three functions. Keep imports local to
+the functions so a process only loads what it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from hub.services import Services
+
+
+class BackgroundTask(Protocol):
+    """A long-running loop owned by the worker (IMAP pollers, snooze wake-ups...)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def route_handlers(services: Services) -> list[Any]:
+    """HTTP/WebSocket handlers beyond the core API and webhooks."""
+    handlers: list[Any] = []
+    return handlers
+
+
+def job_handlers(services: Services) -> dict[str, Callable[..., Awaitable[Any]]]:
+    """Job name -> handler, beyond outbound delivery and attachment fetching."""
+    handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
+    return handlers
+
+
+def background_tasks(services: Services) -> list[BackgroundTask]:
+    """Loops the worker runs next to the job queue."""
+    tasks: list[BackgroundTask] = []
+    return tasks
