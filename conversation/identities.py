@@ -128,6 +128,17 @@ async def _suggest_merge(session: AsyncSession, customer_id: int, other_id: int,
     )
 
 
+async def _suggest_bridged(session: AsyncSession, linked_to: int, keys: ContactKeys, now: datetime) -> None:
+    """An identity whose email and phone belong to two different customers links to one of them; the
+    other becomes a merge suggestion (two existing profiles are never merged automatically)."""
+    if not (keys.email and keys.phone):
+        return
+    for email, phone in ((keys.email, None), (None, keys.phone)):
+        other = await find_customer_by_contact(session, email, phone)
+        if other is not None and other != linked_to:
+            await _suggest_merge(session, linked_to, other, "one verified contact names both customers", now)
+
+
 async def resolve_sender(
     session: AsyncSession, channel_kind: str, sender: ExternalIdentity, now: datetime | None = None
 ) -> ResolvedSender:
@@ -147,6 +158,7 @@ async def resolve_sender(
     customer_id = linked_to if linked_to is not None else await _create_customer(session, sender, keys, now)
     if linked_to is not None:
         await _fill_profile_gaps(session, linked_to, sender, keys, now)
+        await _suggest_bridged(session, linked_to, keys, now)
 
     inserted = await session.exec(
         insert_or_ignore(session, _identity, ["channel_kind", "address"])

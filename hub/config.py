@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     send_retry_base_seconds: float = 2.0
     #: How often the sweeper re-enqueues messages left `queued`/`sending` by a lost job or crash.
     sweeper_interval_seconds: float = 15.0
+    #: A queued row younger than this still has its job in flight: the sweeper leaves it alone.
+    sweeper_grace_seconds: float = 10.0
     stuck_sending_seconds: float = 120.0
     #: Run the outbound worker inside `serve` (the embedded default); `omnihub worker` runs it apart.
     inprocess_worker: bool = True

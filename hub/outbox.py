@@ -190,7 +190,7 @@ async def fetch_attachment(services: Services, attachment_id: int) -> None:
 async def sweep_once(services: Services) -> int:
     """Re-enqueue outbound messages and attachments whose job was lost. Returns how many."""
     async with services.uow() as uow:
-        ids = await delivery.stuck_messages(uow)
+        ids = await delivery.stuck_messages(uow, grace=timedelta(seconds=services.settings.sweeper_grace_seconds))
         pending = (
             (
                 await uow.session.exec(

@@ -117,8 +117,9 @@ def settings(database_url: str, redis_url: str | None, tmp_path: Path) -> Settin
         var_dir=tmp_path / "var",
         secret_key="test-secret-key-" + "x" * 32,
         public_url="https://hub.example.com",
-        send_retry_base_seconds=0.2,
+        send_retry_base_seconds=0.05,
         sweeper_interval_seconds=0.5,
+        sweeper_grace_seconds=1.0,
         auto_migrate=False,
     )
 
