@@ -154,18 +154,19 @@ def create_agent_cmd(email: str, name: str, role: str, password: str) -> None:
     """Create an agent who can log in to the console."""
     from conversation.agents import AgentError, create_agent
 
-    async def run() -> int:
+    async def run() -> tuple[str, int]:
         async with _services(settings) as services, services.sessions() as session:
             try:
                 agent = await create_agent(session, email=email, name=name, role=role, password=password)
             except AgentError as exc:
                 raise CliError(str(exc)) from exc
             await session.commit()
-            return int(agent.id or 0)
+            return agent.email, int(agent.id or 0)
 
     settings = _settings()
     _ensure_schema(settings)
-    click.echo(f"created {role} {email} (id {_run(run())})")
+    stored_email, agent_id = _run(run())
+    click.echo(f"created {role} {stored_email} (id {agent_id})")
 
 
 @main.command("create-token")
@@ -276,6 +277,27 @@ def ingest_email(inbox_id: int) -> None:
             return await ingest_raw_email(services, inbox_id, raw)
 
     click.echo(_run(run()))
+
+
+@main.command("telegram-webhook")
+@click.option("--inbox", "inbox_id", required=True, type=int, help="The Telegram inbox whose bot should call us.")
+@friendly
+def telegram_webhook(inbox_id: int) -> None:
+    """Point the inbox's Telegram bot at its webhook URL (setWebhook with the inbox's secret token)."""
+    from hub.provider_setup import SetupFailed, register_inbox_webhook
+
+    settings = _settings()
+    _ensure_schema(settings)
+
+    async def run() -> str:
+        async with _services(settings) as services:
+            try:
+                _, url = await register_inbox_webhook(services, inbox_id, kind="telegram")
+            except SetupFailed as exc:
+                raise CliError(exc.reason) from exc
+            return url
+
+    click.echo(f"Telegram now delivers to {_run(run())}")
 
 
 def _services(settings: Settings) -> Any:

@@ -10,34 +10,17 @@ from sqlmodel import SQLModel
 
 import conversation.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from hub.storage.engine import create_engine
+from hub.storage.migrate import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
-
-
-#: Full-text search lives outside the ORM (a generated tsvector column on PostgreSQL, an FTS5 table and
-#: triggers on SQLite); keep autogenerate from proposing to drop it. NB: on SQLite, a batch migration
-#: that recreates `message` drops the FTS triggers: recreate them in that migration.
-_UNMAPPED = {
-    "search_vector",
-    "message_fts",
-    "message_fts_data",
-    "message_fts_idx",
-    "message_fts_docsize",
-    "message_fts_config",
-    "ix_message_search",
-}
-
-
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    return not (reflected and name in _UNMAPPED)
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=_include_object,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
