@@ -165,6 +165,47 @@ async def apply_delivery_update(uow: UnitOfWork, update: DeliveryUpdate) -> bool
     return True
 
 
+async def apply_delivery_watermark(
+    uow: UnitOfWork, inbox_id: int, thread_ref: str, up_to: datetime, status: DeliveryStatus
+) -> int:
+    """A report that names no message, only a time (Messenger read/delivery watermarks): every outbound
+    message of that inbox to `thread_ref` sent at or before `up_to` reached `status`. Returns how many moved.
+
+    `sent_at` is our clock when the provider accepted the message, a little after the provider's own
+    timestamp; a message at the edge stays behind until the next watermark rather than being marked
+    read too early. Messages already as far along (or failed) are left alone.
+    """
+    behind = [
+        s.value for s in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED) if DELIVERY_RANK[s] < DELIVERY_RANK[status]
+    ]
+    if not behind:
+        return 0
+    rows = (
+        await uow.session.exec(
+            sa.select(*_msg.c).where(
+                _msg.c.inbox_id == inbox_id,
+                _msg.c.direction == Direction.OUTBOUND.value,
+                _msg.c.external_thread_ref == thread_ref,
+                _msg.c.status.in_(behind),
+                _msg.c.sent_at <= up_to,
+            )
+        )
+    ).all()
+    values: dict[str, Any] = {"status": status.value}
+    column = _TIMESTAMP_FOR.get(status)
+    if column:
+        values[column] = up_to
+    moved = 0
+    for row in rows:
+        # Re-check the status in the UPDATE: a concurrent report may have moved the message further.
+        statement = sa.update(_msg).where(_msg.c.id == row.id, _msg.c.status.in_(behind)).returning(_msg.c.id)
+        if (await uow.session.exec(statement.values(**values))).first() is None:
+            continue
+        _record_status(uow, row, status, **{k: v for k, v in values.items() if k != "status"})
+        moved += 1
+    return moved
+
+
 async def stuck_messages(
     uow: UnitOfWork, now: datetime | None = None, grace: timedelta = timedelta(seconds=10), limit: int = 500
 ) -> list[int]:

@@ -147,7 +147,7 @@ def worker() -> None:
 @main.command("create-agent")
 @click.option("--email", required=True, help="Login email.")
 @click.option("--name", required=True, help="Display name.")
-@click.option("--role", type=click.Choice(["admin", "agent"]), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(["admin", "agent", "bot"]), default="agent", show_default=True)
 @click.option("--password", required=True, help="At least 8 characters.")
 @friendly
 def create_agent_cmd(email: str, name: str, role: str, password: str) -> None:
@@ -264,10 +264,9 @@ def import_orders(file: Path) -> None:
 @friendly
 def ingest_email(inbox_id: int) -> None:
     """Store one RFC 5322 message read from standard input (procmail/postfix pipes)."""
-    from hub.email_intake import ingest_raw_email
+    from hub.email_intake import IntakeError, ingest_raw_email
 
     settings = _settings()
-    _ensure_schema(settings)
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise CliError("no message on standard input")
@@ -276,7 +275,17 @@ def ingest_email(inbox_id: int) -> None:
         async with _services(settings) as services:
             return await ingest_raw_email(services, inbox_id, raw)
 
-    click.echo(_run(run()))
+    try:
+        _ensure_schema(settings)
+        click.echo(_run(run()))
+    except IntakeError as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # the database is away, ...: exit 75 (EX_TEMPFAIL) so the MTA retries, not bounces
+        log.debug("ingest-email failed", exc_info=True)
+        reason = exc.format_message() if isinstance(exc, click.ClickException) else _describe(exc)
+        error = CliError(f"temporary failure, the message was not stored: {reason}")
+        error.exit_code = 75
+        raise error from exc
 
 
 @main.command("telegram-webhook")

@@ -23,6 +23,9 @@ class BackgroundTask(Protocol):
 def route_handlers(services: Services) -> list[Any]:
     """HTTP/WebSocket handlers beyond the core API and webhooks."""
     handlers: list[Any] = []
+    from hub.provider_setup import provider_setup_handlers  # Telegram setWebhook (issue 3)
+
+    handlers += provider_setup_handlers(services)
     return handlers
 
 

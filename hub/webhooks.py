@@ -21,12 +21,13 @@ from connectors.base import (
     SignatureInvalid,
     UnsupportedEvent,
 )
+from connectors.meta.connector import messenger_watermark
 from connectors.registry import get_connector
-from conversation.delivery import apply_delivery_update
+from conversation.delivery import apply_delivery_update, apply_delivery_watermark
 from conversation.identities import InvalidAddress, contact_keys, find_identity
 from conversation.ingest import receive_inbound
 from conversation.models import Inbox
-from conversation.types import Attachment, DeliveryUpdate, InboundMessage, OrderEvent
+from conversation.types import Attachment, ChannelKind, DeliveryUpdate, InboundMessage, OrderEvent
 from hub.errors import ApiError
 from hub.services import WEBHOOK_SEGMENT, Services
 
@@ -138,6 +139,18 @@ async def store_inbound(
         return True, result
 
 
+async def _apply_delivery(services: Services, inbox: Inbox, update: DeliveryUpdate) -> bool:
+    """One provider status report; a Messenger watermark (no message named) moves every message up to it."""
+    mark = messenger_watermark(update) if inbox.kind == ChannelKind.MESSENGER else None
+    async with services.uow() as uow:
+        if mark is None:
+            applied = await apply_delivery_update(uow, update)
+        else:
+            applied = await apply_delivery_watermark(uow, update.inbox_id, mark[0], mark[1], update.status) > 0
+        await uow.commit()
+    return applied
+
+
 async def _apply_item(services: Services, inbox: Inbox, item: Any, connector: Any, counts: dict[str, int]) -> None:
     if isinstance(item, InboundMessage):
         if item.inbox_id != inbox.id:  # the account comes from our URL, never from the payload
@@ -145,9 +158,7 @@ async def _apply_item(services: Services, inbox: Inbox, item: Any, connector: An
         stored, _ = await store_inbound(services, inbox, item, connector)
         counts["stored" if stored else "duplicates"] += 1
     elif isinstance(item, DeliveryUpdate):
-        async with services.uow() as uow:
-            applied = await apply_delivery_update(uow, replace(item, inbox_id=inbox.id))  # type: ignore[arg-type]
-            await uow.commit()
+        applied = await _apply_delivery(services, inbox, replace(item, inbox_id=inbox.id))  # type: ignore[arg-type]
         counts["updated" if applied else "unmatched"] += 1
     elif isinstance(item, OrderEvent):
         handler = services.extras.get("order_event_handler")
@@ -179,6 +190,9 @@ async def handle_webhook(
         raise ApiError(401, str(exc) or "invalid signature") from exc
     try:
         parsed = connector.parse(raw, account)
+    except SignatureInvalid as exc:  # handshakes whose credential is in the query (Meta's hub.verify_token)
+        log.info("webhook handshake rejected", extra={"inbox_id": inbox_id, "kind": kind})
+        raise ApiError(401, str(exc) or "invalid verify token") from exc
     except MalformedPayload as exc:
         raise ApiError(400, f"malformed payload: {exc}") from exc
     except UnsupportedEvent as exc:
