@@ -28,6 +28,9 @@ class ConsoleContext:
     channels: ChannelsPlugin
     on_inbox_changed: Callable[[int], None] = lambda _id: None
     on_agent_changed: Callable[[], None] = lambda: None
+    #: Stores attachment bytes (agent uploads) and returns their storage key; None: uploads are off.
+    write_attachment: Callable[[bytes], Awaitable[str]] | None = None
+    max_attachment_bytes: int = 25 * 1024 * 1024
     extras: dict[str, Any] = field(default_factory=dict)
 
 

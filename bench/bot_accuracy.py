@@ -26,6 +26,7 @@ from conversation.bot.matcher import matcher_for
 REPO = Path(__file__).resolve().parents[1]
 INTENTS = ("order_status", "handoff", "other")
 TARGET = 0.97
+PIPELINE_GOAL_MS = 50
 
 
 def shared_fixtures() -> Path:
@@ -132,12 +133,17 @@ def measure_latency(texts: Sequence[str], rounds: int) -> dict[str, float]:
 
 
 def run_latency_pipeline(args: argparse.Namespace) -> dict[str, Any] | None:
-    """End-to-end latency from an inbound message committed to the bot's reply queued.
+    """End-to-end latency from an inbound message committed to the bot's reply queued (bench.bot_pipeline).
 
-    TODO(#7): measure inbound committed -> bot reply queued once ingest, the bot job and the outbox are
-    wired together; until then there is nothing to run and this returns None.
+    Measured on the embedded default (SQLite in a temporary directory, the in-process queue, the real
+    ingest and bot jobs) with `--customers` customers holding 1-3 orders each; None with `--no-pipeline`.
     """
-    return None
+    if args.no_pipeline:
+        return None
+    from bench.bot_pipeline import measure_pipeline
+
+    messages = 30 if args.smoke else args.pipeline_messages
+    return measure_pipeline(messages=messages, customers=args.customers)
 
 
 def _print_set(name: str, result: dict[str, Any], show_misses: int) -> None:
@@ -167,6 +173,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write every figure to PATH as JSON")
     parser.add_argument("--rounds", type=int, default=20, help="latency passes over all texts (default 20)")
     parser.add_argument("--misses", type=int, default=10, help="misses to print per set (default 10)")
+    parser.add_argument("--pipeline-messages", type=int, default=300,
+                        help="bot answers timed through ingest and the job queue (default 300; 30 with --smoke)")
+    parser.add_argument("--customers", type=int, default=2000,
+                        help="customers (1-3 orders each) in the pipeline's database (default 2000)")
+    parser.add_argument("--no-pipeline", action="store_true", help="skip the end-to-end latency measurement")
     return parser.parse_args(argv)
 
 
@@ -187,8 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"lexicon compile {load['lexicon_compile_ms']} ms")
     print(f"classify() latency over {latency['calls']} calls: p50 {latency['p50_ms']} ms, "
           f"p95 {latency['p95_ms']} ms, max {latency['max_ms']} ms")
-    print("pipeline latency (inbound committed -> reply queued): not measured yet (TODO #7)"
-          if report["pipeline_latency"] is None else f"pipeline latency {report['pipeline_latency']}")
+    pipeline = report["pipeline_latency"]
+    if pipeline is not None:
+        print(f"bot answer latency (inbound committed -> reply queued) over {pipeline['n']} messages, "
+              f"{pipeline['customers']} customers, {pipeline['orders']} orders, embedded default: "
+              f"p50 {pipeline['p50_ms']} ms, p95 {pipeline['p95_ms']} ms, max {pipeline['max_ms']} ms "
+              f"(goal p95 < {PIPELINE_GOAL_MS} ms)")
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     below = [name for name, result in report["sets"].items()

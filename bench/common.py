@@ -55,7 +55,13 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     import platform
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        # The machine is shared: the 1-minute load average says how busy it was while measuring.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 @dataclass
@@ -218,3 +224,49 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user + system) used so far by these processes and their children, in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in {p for root in pids for p in (root, *_children(root))}:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / tick
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def service_pids(database_name: str | None) -> list[int]:
+    """PostgreSQL backends serving `database_name` and the Redis server: their CPU is the hub's too."""
+    import asyncpg
+    import redis
+
+    pids: list[int] = []
+    if database_name:
+
+        async def backends() -> list[int]:
+            connection = await asyncpg.connect(PG_ADMIN)
+            try:
+                rows = await connection.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database_name)
+            finally:
+                await connection.close()
+            return [int(r["pid"]) for r in rows]
+
+        pids += asyncio.run(backends())
+    client = redis.Redis.from_url(REDIS)
+    try:
+        pids.append(int(client.info("server")["process_id"]))
+    finally:
+        client.close()
+    return pids

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from connectors.api.connector import ApiConnector
 from connectors.base import Connector
+from connectors.email.connector import EmailConnector
 from connectors.meta.connector import MessengerConnector, WhatsAppConnector
+from connectors.shopify.connector import ShopifyConnector
 from connectors.slack.connector import SlackConnector
 from connectors.sms.connector import SmsConnector
 from connectors.telegram.connector import TelegramConnector
+from connectors.webchat.connector import WebchatConnector
 
 REGISTRY: dict[str, Connector] = {
     "api": ApiConnector(),
@@ -16,7 +19,12 @@ REGISTRY: dict[str, Connector] = {
     "telegram": TelegramConnector(),
     "whatsapp": WhatsAppConnector(),
     "messenger": MessengerConnector(),
+    "email": EmailConnector(),
+    "webchat": WebchatConnector(),
 }
+
+#: Order sources (integrations, not inboxes): they verify and parse, and never send.
+ORDER_SOURCES: dict[str, Connector] = {"shopify": ShopifyConnector()}
 
 
 def get_connector(kind: str) -> Connector | None:

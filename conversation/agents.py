@@ -18,7 +18,8 @@ _hasher = PasswordHasher()
 _agent = Agent.__table__  # type: ignore[attr-defined]
 _token = ApiToken.__table__  # type: ignore[attr-defined]
 
-ROLES = ("admin", "agent")
+#: `bot`: an external bot's account (issue 7): its API replies are bot turns and never take a thread over.
+ROLES = ("admin", "agent", "bot")
 TOKEN_PREFIX = "omh_"  # noqa: S105 - a public marker, not a secret
 MIN_PASSWORD_LENGTH = 8
 

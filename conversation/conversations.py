@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from conversation.events import CONVERSATION_UPDATED, MESSAGE_CREATED, DomainEvent
-from conversation.models import Agent, AuditEvent, Conversation, ConversationTag, Customer, Message, utcnow
+from conversation.models import Agent, AuditEvent, Conversation, ConversationTag, Customer, Message, Team, utcnow
 from conversation.threads import assignee_name
 from conversation.types import AuthorType, ConversationStatus, DeliveryStatus, Direction
 from conversation.uow import UnitOfWork
@@ -19,6 +19,7 @@ _conv = Conversation.__table__  # type: ignore[attr-defined]
 _tag = ConversationTag.__table__  # type: ignore[attr-defined]
 _agent = Agent.__table__  # type: ignore[attr-defined]
 _customer = Customer.__table__  # type: ignore[attr-defined]
+_team = Team.__table__  # type: ignore[attr-defined]
 
 PRIORITIES = ("none", "low", "medium", "high", "urgent")
 MAX_TAGS = 30
@@ -80,7 +81,7 @@ async def _validate(uow: UnitOfWork, change: ConversationChange, now: datetime) 
             raise ChangeRejected(f"no active agent with id {change.assignee_id}")
         values["assignee_id"] = change.assignee_id
     if change.team_id is not None:
-        values["team_id"] = change.team_id or None
+        values["team_id"] = await _team_value(uow, change.team_id)
     if change.priority is not None:
         if change.priority not in PRIORITIES:
             raise ChangeRejected(f"priority must be one of: {', '.join(PRIORITIES)}")
@@ -88,6 +89,15 @@ async def _validate(uow: UnitOfWork, change: ConversationChange, now: datetime) 
     if change.tags is not None:
         values["tags"] = normalize_tags(change.tags)
     return values
+
+
+async def _team_value(uow: UnitOfWork, team_id: int) -> int | None:
+    """0 clears the team; any other id must be a team (a foreign key error would be a 500)."""
+    if not team_id:
+        return None
+    if (await uow.session.exec(sa.select(_team.c.id).where(_team.c.id == team_id))).first() is None:
+        raise ChangeRejected(f"no team with id {team_id}")
+    return team_id
 
 
 _ACTIVITY = {

@@ -173,17 +173,20 @@ async def _record_customer(uow: UnitOfWork, customer_id: int, conversation_ids: 
 
 async def open_suggestions(uow: UnitOfWork, customer_id: int) -> list[dict[str, Any]]:
     """Open merge suggestions involving `customer_id`, with the other customer's name."""
+    # One statement: the other customer's name is joined, not fetched per suggestion.
+    other = sa.case(
+        (_suggestion.c.customer_id == customer_id, _suggestion.c.other_customer_id), else_=_suggestion.c.customer_id
+    )
     rows = await uow.session.exec(
-        sa.select(
-            _suggestion.c.id, _suggestion.c.customer_id, _suggestion.c.other_customer_id, _suggestion.c.reason
-        ).where(
+        sa.select(_suggestion.c.id, other.label("other_id"), _customer.c.name, _suggestion.c.reason)
+        .select_from(_suggestion.outerjoin(_customer, _customer.c.id == other))
+        .where(
             _suggestion.c.status == "open",
             sa.or_(_suggestion.c.customer_id == customer_id, _suggestion.c.other_customer_id == customer_id),
         )
+        .order_by(_suggestion.c.id)
     )
-    result = []
-    for sid, a, b, reason in rows.all():
-        other = b if a == customer_id else a
-        name = (await uow.session.exec(sa.select(_customer.c.name).where(_customer.c.id == other))).scalar()
-        result.append({"id": sid, "other_customer": {"id": other, "name": name}, "reason": reason})
-    return result
+    return [
+        {"id": sid, "other_customer": {"id": other_id, "name": name}, "reason": reason}
+        for sid, other_id, name, reason in rows.all()
+    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from conversation.bot.settings import inbox_bot_problems
 from conversation.models import Inbox, InboxMember, utcnow
 from conversation.secretbox import SecretBox
 from conversation.types import ChannelKind, SettingsSpec
@@ -25,7 +26,7 @@ class InvalidSettings(ValueError):
 
 def split_settings(spec: SettingsSpec, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(public, secret) parts of validated settings."""
-    problems = spec.validate(settings)
+    problems = spec.validate(settings) + inbox_bot_problems(settings)
     if problems:
         raise InvalidSettings(problems)
     public = {k: v for k, v in settings.items() if k not in spec.secrets}
@@ -91,4 +92,11 @@ async def set_members(uow: UnitOfWork, inbox_id: int, agent_ids: list[int]) -> N
     """Replace the agents who work an inbox."""
     await uow.session.exec(sa.delete(_member).where(_member.c.inbox_id == inbox_id))
     for agent_id in sorted(set(agent_ids)):
+        await uow.session.exec(sa.insert(_member).values(inbox_id=inbox_id, agent_id=agent_id))
+
+
+async def set_agent_inboxes(uow: UnitOfWork, agent_id: int, inbox_ids: list[int]) -> None:
+    """Replace the inboxes one agent works (the per-agent side of `set_members`)."""
+    await uow.session.exec(sa.delete(_member).where(_member.c.agent_id == agent_id))
+    for inbox_id in sorted(set(inbox_ids)):
         await uow.session.exec(sa.insert(_member).values(inbox_id=inbox_id, agent_id=agent_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from conversation.events import (
     DomainEvent,
     Job,
 )
-from conversation.html import sanitize_html
+from conversation.html import attachment_url, link_inline_images, sanitize_html
 from conversation.identities import ResolvedSender, resolve_sender
 from conversation.models import Attachment, Conversation, Message, utcnow
 from conversation.sql import insert_or_ignore
@@ -85,7 +85,9 @@ async def receive_inbound(
     message_id = await _insert_message(uow, msg, sender, conversation_id, now)
     if message_id is None:
         return IngestResult(message_id=None, conversation_id=conversation_id, duplicate=True)
-    await _store_attachments(uow, msg, message_id, now)
+    inline_images = await _store_attachments(uow, msg, message_id, now)
+    if inline_images and msg.html:
+        msg = await _link_inline_images(uow, msg, message_id, inline_images)
     conversation = await _touch_conversation(uow, msg, conversation_id, message_id, choice, now)
     result = IngestResult(
         message_id=message_id,
@@ -164,8 +166,12 @@ async def _insert_message(
     return None if message_id is None else int(message_id)
 
 
-async def _store_attachments(uow: UnitOfWork, msg: InboundMessage, message_id: int, now: datetime) -> None:
-    """Attachment rows: bytes already stored by the hub, or `pending` with a fetch job."""
+async def _store_attachments(uow: UnitOfWork, msg: InboundMessage, message_id: int, now: datetime) -> dict[str, int]:
+    """Attachment rows: bytes already stored by the hub, or `pending` with a fetch job.
+
+    Returns the stored inline images by Content-ID (email `cid:` references), for `_link_inline_images`.
+    """
+    inline: dict[str, int] = {}
     for att in msg.attachments:
         pending = att.storage_key is None and (att.source_url or att.source_ref) and att.status == "stored"
         result = await uow.session.exec(
@@ -185,9 +191,22 @@ async def _store_attachments(uow: UnitOfWork, msg: InboundMessage, message_id: i
             )
             .returning(_att.c.id)
         )
+        attachment_id = int(result.scalar_one())
         if pending:
-            attachment_id = int(result.scalar_one())
             uow.defer(Job(JOB_FETCH_ATTACHMENT, {"attachment_id": attachment_id}, key=f"att:{attachment_id}"))
+        elif att.content_id and att.storage_key:
+            inline[att.content_id] = attachment_id
+    return inline
+
+
+async def _link_inline_images(
+    uow: UnitOfWork, msg: InboundMessage, message_id: int, inline: dict[str, int]
+) -> InboundMessage:
+    """Point the HTML's `cid:` images at their attachment rows, whose ids exist only now (after insert)."""
+    html = link_inline_images(msg.html or "", {cid: attachment_url(att_id) for cid, att_id in inline.items()})
+    if html != msg.html:
+        await uow.session.exec(sa.update(_msg).where(_msg.c.id == message_id).values(html=sanitize_html(html)))
+    return replace(msg, html=html)
 
 
 async def _touch_conversation(
@@ -218,6 +237,33 @@ async def _touch_conversation(
     return (await uow.session.exec(statement)).one()
 
 
+def inbound_message_payload(
+    msg: InboundMessage,
+    message_id: int,
+    conversation_id: int,
+    customer_id: int,
+    customer_name: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The `message` of a `message.created` event for a just-stored inbound message."""
+    return {
+        "id": message_id,
+        "conversation_id": conversation_id,
+        "inbox_id": msg.inbox_id,
+        "direction": Direction.INBOUND.value,
+        "channel": msg.channel_kind.value,
+        "author": {"type": "customer", "id": customer_id, "name": customer_name},
+        "text": msg.text,
+        "html": sanitize_html(msg.html),
+        "subject": msg.subject,
+        "attachments": [{"filename": a.filename, "content_type": a.content_type} for a in msg.attachments],
+        "status": DeliveryStatus.RECEIVED.value,
+        "external_id": msg.external_message_id,
+        "created_at": iso(now),
+        "private": False,
+    }
+
+
 async def _record_events(
     uow: UnitOfWork,
     msg: InboundMessage,
@@ -230,22 +276,7 @@ async def _record_events(
     summary = conversation_summary(
         conversation, sender.customer_name, await assignee_name(uow.session, conversation.assignee_id)
     )
-    message = {
-        "id": message_id,
-        "conversation_id": conversation.id,
-        "inbox_id": msg.inbox_id,
-        "direction": Direction.INBOUND.value,
-        "channel": msg.channel_kind.value,
-        "author": {"type": "customer", "id": sender.customer_id, "name": sender.customer_name},
-        "text": msg.text,
-        "html": sanitize_html(msg.html),
-        "subject": msg.subject,
-        "attachments": [{"filename": a.filename, "content_type": a.content_type} for a in msg.attachments],
-        "status": DeliveryStatus.RECEIVED.value,
-        "external_id": msg.external_message_id,
-        "created_at": iso(now),
-        "private": False,
-    }
+    message = inbound_message_payload(msg, message_id, conversation.id, sender.customer_id, sender.customer_name, now)
     if result.created_conversation:
         uow.record(DomainEvent(CONVERSATION_CREATED, {"conversation": summary}, conversation.inbox_id, conversation.id))
     event = DomainEvent(

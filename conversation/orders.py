@@ -112,6 +112,14 @@ def _items(value: Any, problems: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _fulfillment_list(value: Any, problems: list[str]) -> list[dict[str, Any]]:
+    """Every shipment of an order (a store may split one order into several parcels)."""
+    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+        problems.append("fulfillments must be a list of objects")
+        return []
+    return [{k: v for k, v in f.items() if v is not None} for f in value]
+
+
 def order_input_from_payload(data: dict[str, Any], source: str = "api") -> OrderInput:
     """Validate a CONTRACT.md order object (`POST /api/v1/orders`, imports). Raises InvalidOrder."""
     problems: list[str] = []
@@ -163,6 +171,8 @@ def order_input_from_payload(data: dict[str, Any], source: str = "api") -> Order
     )
     if fulfillment:
         order.fulfillments = [{k: v for k, v in fulfillment.items() if v is not None}]
+    if data.get("fulfillments") is not None:
+        order.fulfillments = _fulfillment_list(data["fulfillments"], problems)
     if problems:
         raise InvalidOrder(problems)
     return order
@@ -297,3 +307,141 @@ async def _record_order(uow: UnitOfWork, order: Order) -> None:
                 ORDER_UPDATED, {"order": order_view(order), "customer_id": order.customer_id}, latest[1], latest[0]
             )
         )
+
+
+# --- shipments reported on their own (a store's fulfillment webhooks) ----------------------------------
+
+#: How far along an order is. A shipment update only moves an order forward, and never out of a final state.
+_PROGRESS = {"pending": 0, "paid": 1, "partially_fulfilled": 2, "fulfilled": 3, "shipped": 4, "delivered": 5}
+_FINAL_STATUSES = frozenset({"cancelled", "refunded"})
+#: Fulfillment states that do not describe a parcel on its way (a cancelled or failed shipment).
+_INACTIVE_FULFILLMENTS = frozenset({"cancelled", "error", "failure"})
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentInput:
+    """One shipment of an order, reported apart from the order.
+
+    `fulfillment` is normalised by the source: `id`, `status`, `shipment_status`, `order_status` (what this
+    shipment says about the order: `shipped`, `delivered` or None), `carrier`, `tracking_number`,
+    `tracking_url`, `eta`, `created_at`, `updated_at` (ISO 8601 strings).
+    """
+
+    fulfillment: dict[str, Any]
+    order_number: str | None
+    order_external_id: str | None
+    updated_at: datetime | None
+    source: str
+
+
+def fulfillment_input_from_payload(data: dict[str, Any], source: str) -> FulfillmentInput:
+    """Validate a normalised fulfillment event (see `FulfillmentInput`). Raises InvalidOrder."""
+    problems: list[str] = []
+    fulfillment = data.get("fulfillment")
+    if not isinstance(fulfillment, dict) or fulfillment.get("id") in (None, ""):
+        problems.append("fulfillment must be an object with an id")
+        fulfillment = {}
+    number = str(data.get("order_number") or "").strip() or None
+    external_id = str(data.get("order_external_id") or "").strip() or None
+    if number is None and external_id is None:
+        problems.append("a fulfillment must name its order (order_number or order_external_id)")
+    updated_at = parse_time(data.get("updated_at"), "updated_at", problems)
+    if problems:
+        raise InvalidOrder(problems)
+    clean = {k: v for k, v in fulfillment.items() if v is not None}
+    return FulfillmentInput(clean, number, external_id, updated_at, source)
+
+
+def _when(value: Any) -> datetime:
+    parsed = parse_time(value, "", [])
+    return parsed or datetime.min.replace(tzinfo=UTC)
+
+
+def _latest_active(fulfillments: list[dict[str, Any]]) -> dict[str, Any] | None:
+    active = [f for f in fulfillments if f.get("status") not in _INACTIVE_FULFILLMENTS]
+    return max(active, key=lambda f: _when(f.get("created_at"))) if active else None
+
+
+def _shipping_progress(fulfillments: list[dict[str, Any]]) -> str | None:
+    """`delivered` when every live parcel arrived, `shipped` when one is on its way, else None."""
+    states = [f.get("order_status") for f in fulfillments if f.get("status") not in _INACTIVE_FULFILLMENTS]
+    if states and all(state == "delivered" for state in states):
+        return "delivered"
+    if any(state in ("shipped", "delivered") for state in states):
+        return "shipped"
+    return None
+
+
+async def _find_order(uow: UnitOfWork, update: FulfillmentInput) -> Any | None:
+    c = _order.c
+    if update.order_external_id is not None:
+        row = (
+            await uow.session.exec(
+                sa.select(*_order.c).where(c.source == update.source, c.external_id == update.order_external_id)
+            )
+        ).first()
+        if row is not None:
+            return row
+    if update.order_number is not None:
+        return (await uow.session.exec(sa.select(*_order.c).where(c.number == update.order_number))).first()
+    return None
+
+
+def _merged(current: list[dict[str, Any]], incoming: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The order's shipments with `incoming` added or replaced; None when what we hold is newer."""
+    merged = []
+    for existing in current:
+        if str(existing.get("id")) == str(incoming["id"]):
+            both_dated = incoming.get("updated_at") and existing.get("updated_at")
+            if both_dated and _when(incoming["updated_at"]) < _when(existing["updated_at"]):
+                return None
+            continue
+        merged.append(existing)
+    return [*merged, incoming]
+
+
+async def apply_fulfillment(
+    uow: UnitOfWork, update: FulfillmentInput, now: datetime | None = None
+) -> tuple[Order | None, bool]:
+    """Add or replace one shipment on its order. Returns (order or None when unknown, changed).
+
+    A report older than the one we hold for that shipment changes nothing; the order's carrier, tracking
+    and ETA follow its newest live shipment, and its status only moves forward (shipped, delivered).
+    """
+    now = now or utcnow()
+    current = await _find_order(uow, update)
+    if current is None:
+        return None, False
+    fulfillments = _merged(list(current.fulfillments or []), update.fulfillment)
+    if fulfillments is None:
+        return Order(**current._mapping), False
+    status = current.status
+    progress = _shipping_progress(fulfillments)
+    if progress and status not in _FINAL_STATUSES and _PROGRESS[progress] > _PROGRESS.get(status, 0):
+        status = progress
+    latest = _latest_active(fulfillments) or {}
+    source_updated = current.source_updated_at
+    if update.updated_at and (source_updated is None or update.updated_at > source_updated):
+        source_updated = update.updated_at
+    values = {
+        "fulfillments": fulfillments,
+        "status": status,
+        "fulfillment_status": latest.get("shipment_status") or latest.get("status") or current.fulfillment_status,
+        "carrier": latest.get("carrier"),
+        "tracking_number": latest.get("tracking_number"),
+        "tracking_url": latest.get("tracking_url"),
+        "eta": parse_time(latest.get("eta"), "eta", []),
+        "source_updated_at": source_updated,
+        "updated_at": now,
+    }
+    await uow.session.exec(sa.update(_order).where(_order.c.id == current.id).values(**values))
+    if status != current.status:
+        uow.session.add(
+            OrderStatusChange(
+                order_id=current.id, from_status=current.status, to_status=status, source=update.source, changed_at=now
+            )
+        )
+    row = (await uow.session.exec(sa.select(*_order.c).where(_order.c.id == current.id))).one()
+    stored = Order(**row._mapping)
+    await _record_order(uow, stored)
+    return stored, True

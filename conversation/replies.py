@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 from conversation.events import JOB_DELIVER, MESSAGE_CREATED, DomainEvent, Job
 from conversation.ingest import preview
-from conversation.models import Agent, Conversation, Customer, Identity, Inbox, Message, utcnow
+from conversation.models import Agent, Attachment, Conversation, Customer, Identity, Inbox, Message, utcnow
 from conversation.threads import assignee_name
 from conversation.types import AuthorType, DeliveryStatus, Direction
 from conversation.uow import UnitOfWork
@@ -120,15 +121,17 @@ async def queue_reply(
     private: bool = False,
     meta: dict[str, Any] | None = None,
     now: datetime | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """Store a reply as `queued` (or a private note) and defer its delivery job.
 
     The row is the truth: the job only triggers the send, and a sweeper re-enqueues rows whose job was
     lost. Notes never leave the hub. A human reply marks the thread as taken over (the bot stops).
+    `attachments` are unsaved rows whose bytes are already in the attachment store (`storage_key`).
     """
     now = now or utcnow()
     text = text.strip()
-    if not text:
+    if not text and not attachments:
         raise ReplyRejected("text must not be empty")
     if len(text) > MAX_REPLY_CHARS:
         raise ReplyRejected(f"text is longer than {MAX_REPLY_CHARS} characters")
@@ -155,6 +158,11 @@ async def queue_reply(
     uow.session.add(message)
     await uow.session.flush()
     assert message.id is not None
+    for attachment in attachments:
+        attachment.message_id = message.id
+        uow.session.add(attachment)
+    if attachments:
+        await uow.session.flush()
     updated = await _touch_after_reply(uow, conversation, message, author, now)
     if not private:
         uow.defer(Job(JOB_DELIVER, {"message_id": message.id}, key=f"deliver:{message.id}:0"))
@@ -166,7 +174,10 @@ async def queue_reply(
     uow.record(
         DomainEvent(
             MESSAGE_CREATED,
-            {"message": message_view(message, customer_name=customer_name, agents=agents), "conversation": summary},
+            {
+                "message": message_view(message, customer_name=customer_name, agents=agents, attachments=attachments),
+                "conversation": summary,
+            },
             updated.inbox_id,
             conversation_id,
         )

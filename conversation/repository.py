@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased, defer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +48,22 @@ _order = Order.__table__  # type: ignore[attr-defined]
 _identity = Identity.__table__  # type: ignore[attr-defined]
 
 MAX_PAGE = 100
+#: The agent who wrote a message (a module-level alias: a new one per query defeats the statement cache).
+_author = aliased(Agent, name="author")
+
+
+#: Which inboxes a read may see: ids, a subquery of them (`access.visible_inbox_subquery`, which saves the
+#: statement that lists them), or None for every inbox (admins).
+InboxFilter = list[int] | sa.Select[tuple[int]] | None
+
+
+def _in_inboxes(column: Any, inbox_ids: InboxFilter) -> list[Any]:
+    """The condition restricting `column` to `inbox_ids` (none for None; no rows for an empty list)."""
+    if inbox_ids is None:
+        return []
+    if isinstance(inbox_ids, list):
+        return [column.in_(inbox_ids or [-1])]
+    return [column.in_(inbox_ids)]
 
 
 class BadQuery(ValueError):
@@ -104,8 +121,8 @@ def _assignee_condition(assignee: str, me: int) -> Any:
         raise BadQuery("assignee must be an agent id, 'me' or 'none'") from exc
 
 
-def _filters(session: AsyncSession, f: ConversationFilter, inbox_ids: list[int], me: int) -> list[Any]:
-    conditions: list[Any] = [_conv.c.inbox_id.in_(inbox_ids)]
+def _filters(session: AsyncSession, f: ConversationFilter, inbox_ids: InboxFilter, me: int) -> list[Any]:
+    conditions: list[Any] = _in_inboxes(_conv.c.inbox_id, inbox_ids)
     if f.status and f.status != "all":
         conditions.append(_conv.c.status == f.status)
     if f.assignee:
@@ -151,13 +168,13 @@ async def list_conversations(
     session: AsyncSession,
     f: ConversationFilter,
     *,
-    inbox_ids: list[int],
+    inbox_ids: InboxFilter,
     me: int,
     cursor: str | None = None,
     limit: int = 25,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of conversations (one SQL statement), newest activity first, and the next cursor."""
-    if not inbox_ids:
+    if isinstance(inbox_ids, list) and not inbox_ids:
         return [], None
     limit = max(1, min(limit, MAX_PAGE))
     order_by, key, direction = _sort(f)
@@ -202,30 +219,46 @@ async def list_conversations(
 
 
 async def get_thread(
-    session: AsyncSession, conversation_id: int, *, before_id: int | None = None, limit: int = 200
+    session: AsyncSession,
+    conversation_id: int,
+    *,
+    before_id: int | None = None,
+    limit: int = 200,
+    inbox_ids: InboxFilter = None,
 ) -> dict[str, Any] | None:
-    """A conversation with its messages in order (the newest `limit`, or those before `before_id`)."""
+    """A conversation with its messages in order (the newest `limit`, or those before `before_id`).
+
+    None when it does not exist or is not in `inbox_ids`. At most three statements whatever the thread
+    holds: conversation + assignee + customer, messages + their agent authors, attachments (only when
+    some message has files).
+    """
     row = (
         await session.exec(
-            sa.select(_conv, _agent.c.name.label("assignee_name"), _agent.c.email.label("assignee_email"))
-            .select_from(_conv.outerjoin(_agent, _agent.c.id == _conv.c.assignee_id))
-            .where(_conv.c.id == conversation_id)
+            sa.select(_conv, _agent.c.name.label("assignee_name"), _agent.c.email.label("assignee_email"), Customer)
+            .select_from(
+                _conv.outerjoin(_agent, _agent.c.id == _conv.c.assignee_id)
+                .outerjoin(_customer, _customer.c.id == _conv.c.customer_id)
+            )
+            .where(_conv.c.id == conversation_id, *_in_inboxes(_conv.c.inbox_id, inbox_ids))
         )
     ).first()
     if row is None:
         return None
-    customer = await session.get(Customer, row.customer_id)
-    query = select(Message).where(Message.conversation_id == conversation_id)
+    customer = row.Customer
+    query = (
+        sa.select(Message, _author, sa.exists().where(Attachment.message_id == Message.id).label("has_files"))
+        .outerjoin(_author, sa.and_(Message.author_type == "agent", _author.id == Message.author_id))
+        .where(Message.conversation_id == conversation_id)
+        .options(defer(Message.raw))  # type: ignore[arg-type]  # the provider payload: never shown, can be large
+    )
     if before_id is not None:
         query = query.where(Message.id < before_id)  # type: ignore[operator]
-    messages = list(reversed((await session.exec(query.order_by(Message.id.desc()).limit(limit))).all()))  # type: ignore[union-attr]
-    agent_ids = {m.author_id for m in messages if m.author_type == "agent" and m.author_id}
-    agents = (
-        {a.id: a for a in (await session.exec(select(Agent).where(Agent.id.in_(agent_ids)))).all()} if agent_ids else {}
-    )  # type: ignore[union-attr]
+    rows = (await session.exec(query.order_by(Message.id.desc()).limit(limit))).all()  # type: ignore[union-attr]
+    messages = [r[0] for r in reversed(rows)]
+    agents = {r[1].id: r[1] for r in rows if r[1] is not None}
     attachments: dict[int, list[Attachment]] = {}
-    if messages:
-        ids = [m.id for m in messages]
+    ids = [r[0].id for r in rows if r.has_files]
+    if ids:
         for att in (await session.exec(select(Attachment).where(Attachment.message_id.in_(ids)))).all():  # type: ignore[attr-defined]
             attachments.setdefault(att.message_id, []).append(att)
     name = customer_display_name(customer)
@@ -246,12 +279,30 @@ async def get_thread(
 
 
 async def get_customer_profile(
-    session: AsyncSession, customer_id: int, inbox_ids: list[int] | None
+    session: AsyncSession,
+    customer_id: int,
+    inbox_ids: InboxFilter,
+    *,
+    visible_only: bool = False,
 ) -> dict[str, Any] | None:
-    """A customer with identities, orders and conversations (only those in `inbox_ids`, if given)."""
-    customer = await session.get(Customer, customer_id)
-    if customer is None:
+    """A customer with identities, orders and conversations (only those in `inbox_ids`, if given).
+
+    `inbox_ids` may be a subquery (`access.visible_inbox_subquery`). With `visible_only`, a customer
+    who wrote only to other inboxes is None too (agents see customers of their inboxes, or customers
+    with no conversation yet); that check rides on the first of the four statements.
+    """
+    query = sa.select(Customer).where(Customer.id == customer_id)  # type: ignore[arg-type]
+    check = visible_only and inbox_ids is not None
+    if check:
+        of_customer = _conv.c.customer_id == customer_id
+        query = query.add_columns(
+            sa.exists().where(of_customer).label("has_conversations"),
+            sa.exists().where(of_customer, _conv.c.inbox_id.in_(inbox_ids)).label("visible"),  # type: ignore[arg-type]
+        )
+    row = (await session.exec(query)).first()
+    if row is None or (check and row.has_conversations and not row.visible):
         return None
+    customer = row[0]
     identities = (
         await session.exec(select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id))
     ).all()  # type: ignore[arg-type]
@@ -315,7 +366,7 @@ def highlight(text: str, q: str, width: int = 160) -> str:
     return ("…" if start else "") + "".join(parts) + ("…" if start + width < len(text) else "")
 
 
-async def search(session: AsyncSession, q: str, inbox_ids: list[int], limit: int = 20) -> dict[str, Any]:
+async def search(session: AsyncSession, q: str, inbox_ids: InboxFilter, limit: int = 20) -> dict[str, Any]:
     """Messages, customers and orders matching `q`, newest first, with highlighted snippets."""
     q = q.strip()
     if not q:
@@ -326,7 +377,7 @@ async def search(session: AsyncSession, q: str, inbox_ids: list[int], limit: int
             sa.select(
                 _msg.c.id, _msg.c.conversation_id, _msg.c.text, _msg.c.channel, _msg.c.direction, _msg.c.created_at
             )
-            .where(_message_match(session, q), _msg.c.inbox_id.in_(inbox_ids or [-1]))
+            .where(_message_match(session, q), *_in_inboxes(_msg.c.inbox_id, inbox_ids))
             .order_by(_msg.c.id.desc())
             .limit(limit)
         )

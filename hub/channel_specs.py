@@ -11,19 +11,6 @@ _BOT = frozenset({"bot_enabled", "bot", "agent_bot_url", "agent_bot_secret"})
 
 #: Kinds whose connector has not landed yet still accept and store their CONTRACT.md settings.
 _CONTRACT_SPECS: dict[str, SettingsSpec] = {
-    "email": SettingsSpec(
-        required=frozenset({"address", "imap_host", "imap_port", "imap_username", "imap_password",
-                            "smtp_host", "smtp_port", "smtp_username", "smtp_password"}),
-        optional=frozenset({"imap_tls", "imap_starttls", "smtp_tls", "smtp_starttls", "imap_folder",
-                            "processed_folder", "mark_seen", "poll_interval", "webhook_token", "from_name"}) | _BOT,
-        secrets=frozenset({"imap_password", "smtp_password", "webhook_token", "agent_bot_secret"}),
-    ),
-    "webchat": SettingsSpec(
-        required=frozenset({"website_url", "hmac_secret"}),
-        optional=frozenset({"color", "greeting", "welcome_title", "avatar_url", "pre_chat_form",
-                            "allowed_origins", "email_inbox_id", "offline_email_delay_seconds"}) | _BOT,
-        secrets=frozenset({"hmac_secret", "agent_bot_secret"}),
-    ),
     "telegram": SettingsSpec(
         required=frozenset({"bot_token", "secret_token"}), optional=frozenset({"api_base_url"}) | _BOT,
         secrets=frozenset({"bot_token", "secret_token", "agent_bot_secret"}),

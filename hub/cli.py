@@ -125,6 +125,9 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=True,
         access_log=False,
         ws="websockets-sansio",
+        # Compressing every console event once per socket cost more CPU than anything else in the fan-out
+        # (bench/fanout.py); events are ~1-2 KB of JSON, so the bandwidth saved is not worth it.
+        ws_per_message_deflate=False,
     )
 
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     #: Apply migrations at start-up on the embedded SQLite default (never on other databases).
     auto_migrate: bool = True
+    #: Debug aid: count SQL statements per HTTP request into an `X-SQL-Statements` header (hub/storage/sqlcount.py).
+    debug_sql_count: bool = False
 
     @cached_property
     def resolved_secret_key(self) -> str:

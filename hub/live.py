@@ -8,7 +8,8 @@ any process reaches the sockets held by every process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
+from typing import Any
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
@@ -34,7 +35,26 @@ def create_backend(redis_url: str | None, namespace: str) -> ChannelsBackend:
     from litestar.channels.backends.redis import RedisChannelsPubSubBackend
     from redis.asyncio import Redis
 
-    return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url), key_prefix=f"{namespace}:channels")
+    class NamespacedPubSub(RedisChannelsPubSubBackend):
+        """Pub/sub channel names carry the namespace: Litestar's `key_prefix` does not apply to pub/sub
+        channels, so two hubs (or test runs) on one Redis would otherwise receive each other's events."""
+
+        prefix = f"{namespace}:"
+
+        async def subscribe(self, channels: Iterable[str]) -> None:
+            await super().subscribe([self.prefix + c for c in channels])
+
+        async def unsubscribe(self, channels: Iterable[str]) -> None:
+            await super().unsubscribe([self.prefix + c for c in channels])
+
+        async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+            await super().publish(data, [self.prefix + c for c in channels])
+
+        async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+            async for channel, data in super().stream_events():
+                yield channel.removeprefix(self.prefix), data
+
+    return NamespacedPubSub(redis=Redis.from_url(redis_url), key_prefix=f"{namespace}:channels")
 
 
 def create_channels(redis_url: str | None, namespace: str) -> ChannelsPlugin:
@@ -63,7 +83,8 @@ class Publisher:
             if not targets:
                 continue
             try:
-                await self.channels.wait_published(event.payload(), targets)
+                # Queued, in order, to the plugin's publisher task: the response does not wait for Redis.
+                self.channels.publish(event.payload(), targets)
             except RuntimeError:
-                # Outside a running app (CLI seeding, imports) the in-memory backend has no listeners.
-                log.debug("channels backend not started; event %s not published", event.type)
+                # Outside a running app (CLI seeding, imports) nobody listens: events are best-effort extras.
+                log.debug("channels not started; event %s not published", event.type)

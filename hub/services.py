@@ -22,6 +22,7 @@ from hub.config import Settings
 from hub.live import Publisher, create_channels
 from hub.queue import InProcessQueue, SaqQueue, create_queue
 from hub.storage.engine import SessionFactory, create_engine, create_session_factory
+from hub.storage.raw import RawConnections
 
 #: Path segment of each inbox kind's webhook (whatsapp and messenger share Meta's).
 WEBHOOK_SEGMENT = {
@@ -46,11 +47,13 @@ class Services:
     queue: InProcessQueue | SaqQueue
     store: AttachmentStore
     box: SecretBox
+    raw: RawConnections = field(init=False)
     publisher: Publisher = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.publisher = Publisher(self.channels)
+        self.raw = RawConnections(self.settings.database_url)
 
     def uow(self) -> UnitOfWork:
         """A unit of work on a new session (use `async with services.uow() as uow:`)."""
@@ -87,12 +90,14 @@ class Services:
         return InboxPolicy(
             id=inbox.id,
             kind=inbox.kind,
-            bot_enabled=bool(inbox.settings.get("bot_enabled")),
+            # An external agent bot (issue 7) also answers through the `bot_reply` job.
+            bot_enabled=bool(inbox.settings.get("bot_enabled") or inbox.settings.get("agent_bot_url")),
             reopen_window=timedelta(days=self.settings.reopen_window_days),
         )
 
     async def close(self) -> None:
         await self.queue.close()
+        await self.raw.close()
         await self.engine.dispose()
 
 

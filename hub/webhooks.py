@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 from dataclasses import replace
@@ -23,10 +25,11 @@ from connectors.base import (
 )
 from connectors.meta.connector import messenger_watermark
 from connectors.registry import get_connector
+from conversation import fast_ingest
 from conversation.delivery import apply_delivery_update, apply_delivery_watermark
 from conversation.identities import InvalidAddress, contact_keys, find_identity
-from conversation.ingest import receive_inbound
-from conversation.models import Inbox
+from conversation.ingest import InboxPolicy, IngestResult, receive_inbound
+from conversation.models import Inbox, utcnow
 from conversation.types import Attachment, ChannelKind, DeliveryUpdate, InboundMessage, OrderEvent
 from hub.errors import ApiError
 from hub.services import WEBHOOK_SEGMENT, Services
@@ -99,9 +102,19 @@ async def _store_attachment_bytes(services: Services, msg: InboundMessage) -> In
     return replace(msg, attachments=tuple(kept))
 
 
+@functools.cache
+def _profiles_supported(connector_type: type) -> bool:
+    # isinstance() against a runtime-checkable Protocol re-inspects the class on every call: once is enough.
+    return issubclass(connector_type, ResolvesProfiles)
+
+
+def _resolves_profiles(connector: Any) -> bool:
+    return _profiles_supported(type(connector))
+
+
 async def _with_profile(services: Services, connector: Any, inbox: Inbox, msg: InboundMessage) -> InboundMessage:
     """Ask the provider who an unseen sender is (Slack/Messenger names, Slack verified emails)."""
-    if not isinstance(connector, ResolvesProfiles):
+    if not _resolves_profiles(connector):
         return msg
     try:
         keys = contact_keys(msg.channel_kind, msg.sender)
@@ -127,9 +140,14 @@ async def store_inbound(
     msg = await _store_attachment_bytes(services, msg)
     if connector is not None:
         msg = await _with_profile(services, connector, inbox, msg)
-    async with services.uow() as uow:
+    policy = services.inbox_policy(inbox)
+    if fast_ingest.applicable(msg):
+        fast = await _store_fast(services, msg, policy)
+        if fast is not None:
+            return fast
+    async with _writer(services), services.uow() as uow:
         try:
-            result = await receive_inbound(uow, msg, services.inbox_policy(inbox))
+            result = await receive_inbound(uow, msg, policy)
         except InvalidAddress as exc:
             raise ApiError(422, f"invalid sender: {exc}") from exc
         if result.duplicate:
@@ -137,6 +155,49 @@ async def store_inbound(
             return False, result
         await uow.commit()
         return True, result
+
+
+def _unique_violations() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    import asyncpg
+
+    return (asyncpg.UniqueViolationError, sqlite3.IntegrityError)
+
+
+_UNIQUE_VIOLATIONS = _unique_violations()
+
+
+def _writer(services: Services) -> Any:
+    """SQLite takes one writer: ingest transactions queue on a lock instead of spinning on SQLITE_BUSY."""
+    return fast_ingest.SQLITE_WRITER if services.settings.is_sqlite else contextlib.nullcontext()
+
+
+async def _store_fast(services: Services, msg: InboundMessage, policy: InboxPolicy) -> tuple[bool, Any] | None:
+    """The known-sender, open-thread case in one round trip (see conversation/fast_ingest.py)."""
+    keys = fast_ingest.sender_keys(msg)
+    if keys is None:
+        return None
+    now = utcnow()
+    store = fast_ingest.store_sqlite if services.settings.is_sqlite else fast_ingest.store_postgres
+    try:
+        async with services.raw.connection() as connection:
+            stored = await store(connection, msg, keys, now)
+    except _UNIQUE_VIOLATIONS:  # an id reused across senders: the general path knows what to do
+        return None
+    if stored is None:
+        return None
+    if stored is True:
+        return False, IngestResult(message_id=None, conversation_id=None, duplicate=True)
+    assert isinstance(stored, fast_ingest.Stored)
+    result, events, jobs = fast_ingest.outcome(msg, stored, policy, now)
+    if jobs:
+        try:
+            await services.enqueue(jobs)
+        except Exception:
+            log.exception("enqueue after commit failed; the sweeper will pick the rows up")
+    await services.publish(events)
+    return True, result
 
 
 async def _apply_delivery(services: Services, inbox: Inbox, update: DeliveryUpdate) -> bool:

@@ -30,4 +30,5 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             await stop.wait()
         finally:
             await worker.stop()
+            await services.raw.close()
             await services.engine.dispose()

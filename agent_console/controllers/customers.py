@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from conversation.access import visible_inbox_ids
+from conversation.access import visible_inbox_ids, visible_inbox_subquery
 from conversation.customers import MergeRejected, merge_customers, open_suggestions, undo_merge
 from conversation.models import Agent, Conversation, Customer
 from conversation.repository import get_customer_profile
@@ -72,10 +72,9 @@ class CustomerController(Controller):
     async def get_one(
         self, request: Request[Agent, Any, Any], customer_id: FromPath[int], uow: NamedDependency[UnitOfWork]
     ) -> dict[str, Any]:
-        agent = request.user
-        inbox_ids = await visible_inbox_ids(uow.session, agent)
-        await _check_visible(uow, agent, customer_id, inbox_ids)
-        profile = await get_customer_profile(uow.session, customer_id, None if agent.role == "admin" else inbox_ids)
+        # Visibility rides on the profile's first statement (a fixed statement budget per request).
+        inboxes = visible_inbox_subquery(request.user)
+        profile = await get_customer_profile(uow.session, customer_id, inboxes, visible_only=True)
         if profile is None:
             raise NotFoundException("customer not found")
         profile["merge_suggestions"] = await open_suggestions(uow, customer_id)

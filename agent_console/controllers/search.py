@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from conversation.access import visible_inbox_ids
+from conversation.access import visible_inbox_subquery
 from conversation.models import Agent
 from conversation.repository import search
 from conversation.uow import UnitOfWork
@@ -21,5 +21,5 @@ async def search_everything(
     q: FromQuery[str] = "",
     limit: FromQuery[int] = 20,
 ) -> dict[str, Any]:
-    inbox_ids = await visible_inbox_ids(uow.session, request.user)
+    inbox_ids = visible_inbox_subquery(request.user)  # a subquery: no statement of its own
     return {"q": q, **await search(uow.session, q, inbox_ids, limit=limit)}

@@ -11,21 +11,28 @@ from dataclasses import dataclass
 from enum import Enum
 from html.parser import HTMLParser
 
-__all__ = ["TrimmedReply", "trim_html_reply", "trim_reply"]
+__all__ = ["TrimmedReply", "html_to_text", "trim_html_reply", "trim_reply"]
 
 
 @dataclass(frozen=True, slots=True)
 class TrimmedReply:
     """The outcome of trimming one reply.
 
+    Trimming works at two levels. ``reply`` drops quoted history *and* signatures (what an agent
+    reads); ``reply_with_signature`` drops only quoted history and keeps signature blocks and
+    device footers ("-- ", "Sent from my iPhone"), which is what quotation extractors such as
+    talon measure. Both come from the same classification; only the signature rules differ.
+
     Attributes:
         reply: The text the sender wrote in this message, stripped of surrounding whitespace.
         elided: Everything that was removed (quoted history, signatures, forwarded or embedded mail),
             in input order. Together with ``reply`` it holds every non-whitespace character of the input.
+        reply_with_signature: The new text with its signature kept (quoted history removed only).
     """
 
     reply: str
     elided: str
+    reply_with_signature: str
 
 
 # --------------------------------------------------------------------------------------------------
@@ -121,6 +128,9 @@ _OTHER_KEYS = frozenset(
         "送信日時", "宛先", "件名",  # ja
     }
 )  # fmt: skip
+
+# The wrapped end of a header's address list: "<bob@x.org>", "Bob Smith <bob@x.org>,".
+_ADDRESS_TAIL = re.compile(r"^[ \t]*(?:[^\s<>@:][^<>@:]{0,60})?<[^<>\s@]+@[^<>\s]+>[ \t]*[,;]?[ \t]*$")
 
 # --- device signatures ("Sent from my iPhone") ------------------------------------------------------
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -407,7 +417,10 @@ def _group_fields(blocks: list[_Block], lines: list[str]) -> list[_Block]:
         run = blocks[index:end]
         keys = {_field_key(lines[b.start]) or "" for b in run if b.kind is _Kind.FIELD}
         if _is_header_block(keys):
-            grouped.append(_Block(_Kind.FIELDS, block.start, run[-1].stop))
+            # A recipient list wrapped after the last field ("To: Ann, Bob" + "<bob@x.org>") belongs to it.
+            while end < len(blocks) and _is_address_tail(blocks[end], lines):
+                end += 1
+            grouped.append(_Block(_Kind.FIELDS, block.start, blocks[end - 1].stop))
         else:
             # No part of a run qualifies when the whole run does not: demote it all at once.
             for member in run:
@@ -415,6 +428,10 @@ def _group_fields(blocks: list[_Block], lines: list[str]) -> list[_Block]:
             grouped.extend(run)
         index = end
     return grouped
+
+
+def _is_address_tail(block: _Block, lines: list[str]) -> bool:
+    return block.kind is _Kind.TEXT and bool(_ADDRESS_TAIL.match(lines[block.start]))
 
 
 def _merge_runs(blocks: list[_Block]) -> list[_Block]:
@@ -441,19 +458,24 @@ def _merge_runs(blocks: list[_Block]) -> list[_Block]:
 
 
 class _Scan:
-    """Walks the blocks once, deciding for each whether it belongs to the reply."""
+    """Walks the blocks once, deciding for each whether it belongs to the reply.
 
-    def __init__(self, blocks: list[_Block], lines: list[str]) -> None:
+    With ``signatures=False`` the signature rules are off: delimiters, footers and device lines
+    count as text the sender wrote, so only quoted history is removed.
+    """
+
+    def __init__(self, blocks: list[_Block], lines: list[str], *, signatures: bool = True) -> None:
         self.blocks = blocks
         self.lines = lines
         self.keep = [True] * len(blocks)
         self.seen_text = False
+        self.steps = _STEPS if signatures else _QUOTATION_STEPS
 
     def run(self) -> list[bool]:
         for index, block in enumerate(self.blocks):
             if not self.keep[index]:
                 continue
-            if _STEPS[block.kind](self, index):
+            if self.steps[block.kind](self, index):
                 self.keep[index:] = [False] * (len(self.blocks) - index)
                 break
         return self.keep
@@ -491,6 +513,12 @@ class _Scan:
         if self.next_kind(index) in _BOUNDARIES:
             return self.drop(index)
         return True
+
+    def footer_separator(self, index: int) -> bool:
+        # Quotation level: underscores still belong to a following header, but a footer stays.
+        if self.next_kind(index) in _BOUNDARIES:
+            return self.drop(index)
+        return False
 
     def rule(self, index: int) -> bool:
         following = self.next_kind(index)
@@ -561,6 +589,14 @@ _STEPS: dict[_Kind, Callable[[_Scan, int], bool]] = {
     _Kind.RULE: _Scan.rule,
     _Kind.DEVICE: _Scan.drop,
 }
+# The quotation level: the same walk with the signature rules off. Signature lines are kept but, as
+# at the reply level, do not count as something the sender wrote (a footer over a forward is no reply).
+_QUOTATION_STEPS: dict[_Kind, Callable[[_Scan, int], bool]] = {
+    **_STEPS,
+    _Kind.DELIMITER: _Scan.keep_as_is,
+    _Kind.SEPARATOR: _Scan.footer_separator,
+    _Kind.DEVICE: _Scan.keep_as_is,
+}
 
 
 def trim_reply(text: str) -> TrimmedReply:
@@ -578,14 +614,25 @@ def trim_reply(text: str) -> TrimmedReply:
 
     Returns:
         The new text and the elided rest. Every kept line is a line of ``text``; no non-whitespace
-        character of ``text`` is lost between the two fields.
+        character of ``text`` is lost between the two fields. ``reply_with_signature`` is the new
+        text at the quotation level (signatures kept).
     """
     lines = _split_lines(text)
     blocks = _classify(lines)
     _demote_quoted_attributions(blocks, lines)
     _demote_inline_devices(blocks)
     blocks = _merge_runs(_group_fields(blocks, lines))
-    keep = _Scan(blocks, lines).run()
+    kept, elided = _partition(blocks, lines, _Scan(blocks, lines).run())
+    with_signature, _ = _partition(blocks, lines, _Scan(blocks, lines, signatures=False).run())
+    return TrimmedReply(
+        reply="\n".join(kept).strip(),
+        elided="\n".join(elided).strip(),
+        reply_with_signature="\n".join(with_signature).strip(),
+    )
+
+
+def _partition(blocks: list[_Block], lines: list[str], keep: list[bool]) -> tuple[list[str], list[str]]:
+    """The kept and the elided lines for one decision per block."""
     kept: list[str] = []
     elided: list[str] = []
     for index, block in enumerate(blocks):
@@ -594,7 +641,7 @@ def trim_reply(text: str) -> TrimmedReply:
             # A line of bare quote markers (">") goes with the quote it borders, kept or not.
             bare_marker = block.kind is _Kind.BLANK and not _is_blank(line)
             (kept if keep[index] and (beside_quote or not bare_marker) else elided).append(line)
-    return TrimmedReply(reply="\n".join(kept).strip(), elided="\n".join(elided).strip())
+    return kept, elided
 
 
 def _beside_kept_quote(blocks: list[_Block], keep: list[bool], index: int) -> bool:
@@ -850,11 +897,7 @@ def trim_html_reply(html: str) -> TrimmedReply:
     Returns:
         The new text, as plain text, and the elided rest, also as plain text.
     """
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
-    renderer = _Renderer()
-    renderer.render(builder.root)
+    renderer = _render(html)
     cut = len(renderer.lines) if renderer.history_at is None else renderer.history_at
     before = "\n".join(renderer.lines[:cut])
     history = "\n".join(renderer.lines[cut:])
@@ -864,4 +907,25 @@ def trim_html_reply(html: str) -> TrimmedReply:
         trimmed = trim_reply(f"{before}\n{history}")
         history = ""
     elided = "\n".join(part for part in (trimmed.elided, history) if part.strip())
-    return TrimmedReply(reply=_tidy(trimmed.reply), elided=_tidy(elided))
+    return TrimmedReply(
+        reply=_tidy(trimmed.reply),
+        elided=_tidy(elided),
+        reply_with_signature=_tidy(trimmed.reply_with_signature),
+    )
+
+
+def _render(html: str) -> _Renderer:
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    renderer = _Renderer()
+    renderer.render(builder.root)
+    return renderer
+
+
+def html_to_text(html: str) -> str:
+    """The whole of an HTML body as plain text (blockquotes as ``>`` quotes, link targets kept).
+
+    The same rendering :func:`trim_html_reply` trims, for mail that has no ``text/plain`` part.
+    """
+    return _tidy("\n".join(_render(html).lines))

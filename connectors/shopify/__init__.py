@@ -1,0 +1,1 @@
+"""Shopify as an order source: verified `orders/*` and `fulfillments/*` webhooks become order events."""

@@ -1,0 +1,1 @@
+"""`webchat` channel: the embeddable widget's frames in, agent replies out to the visitor's sockets."""
