@@ -31,8 +31,9 @@ _INBOXES: list[tuple[str, str, dict[str, Any]]] = [
         "imap_password": "demo-password", "smtp_host": "smtp.example.com", "smtp_port": 587, "smtp_username": "support",
         "smtp_password": "demo-password",
     }),
+    # website_url is replaced by the hub's own public URL at seeding time, so /demo/shop can embed the widget.
     ("webchat", "Website chat", {"website_url": "https://shop.example.com", "hmac_secret": "demo-webchat-secret",
-                                 "greeting": "Hi! How can we help?", "color": "#2f5bd3"}),
+                                 "greeting": "Hi! How can we help?", "color": "#2f5bd3", "bot_enabled": True}),
     ("sms", "SMS +1 555-555-0100",
      {"account_sid": "AC" + "0" * 32, "auth_token": "demo-token", "phone_number": "+15555550100"}),
     ("whatsapp", "WhatsApp",
@@ -260,6 +261,12 @@ async def _seed_people(services: Services) -> list[Agent]:
     return agents
 
 
+def _local_site(public_base: str) -> dict[str, Any]:
+    """The demo widget runs on the hub's own demo page (and its localhost twin)."""
+    twin = public_base.replace("127.0.0.1", "localhost") if "127.0.0.1" in public_base else None
+    return {"website_url": public_base, **({"allowed_origins": [twin]} if twin else {})}
+
+
 async def seed_demo(services: Services) -> bool:
     """Create the demo shop once. Returns False when it is already there."""
     async with services.sessions() as session:
@@ -272,6 +279,8 @@ async def seed_demo(services: Services) -> bool:
     inboxes: dict[str, int] = {}
     async with services.uow() as uow:
         for kind, name, settings in _INBOXES:
+            if kind == "webchat":
+                settings = {**settings, **_local_site(services.settings.public_base)}
             inbox = await create_inbox(uow, kind=kind, name=name, settings=settings, spec=specs[kind], box=services.box)
             inboxes[kind] = int(inbox.id or 0)
             members = [a.id for a in agents if a.role == "admin" or kind != "api"]

@@ -32,6 +32,9 @@ def route_handlers(services: Services) -> list[Any]:
     from hub.webchat import widget_handlers  # web chat widget, visitor socket, agent typing/files (issue 5)
 
     handlers += widget_handlers(services)
+    from hub.demo_page import demo_page_handlers  # a pretend shop page embedding the web chat (demo)
+
+    handlers += demo_page_handlers(services)
     return handlers
 
 
