@@ -42,6 +42,7 @@ from bench.common import (
     hub_env,
     machine,
     machine_busy,
+    percentile,
     service_pids,
     start_server,
     summary_ms,
@@ -270,7 +271,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         urls = [s.url for s in servers]
         subscribers = start_subscribers(workdir, urls, agents, args.subscriber_processes)
         try:
-            count = int(args.rate * args.seconds)
+            count = int(args.rate * (args.warmup + args.seconds))
             gen_config = {"urls": urls, "inboxes": inbox_ids, "rate": args.rate, "count": count, "seed": args.seed,
                           "run": secrets.token_hex(3)}  # fmt: skip
             gen_path = workdir / "fanout-generator.json"
@@ -329,6 +330,25 @@ def _cpu_used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]
     }
 
 
+def _per_second(timeline: list[tuple[float, float]]) -> dict[str, Any]:
+    """p99 of send -> event per second of sending: is a tail spread out (too slow) or a few stalls?"""
+    if not timeline:
+        return {}
+    start = min(t for t, _ in timeline)
+    by_second: dict[int, list[float]] = {}
+    for sent, latency in timeline:
+        by_second.setdefault(int(sent - start), []).append(latency)
+    per = {second: percentile(v, 99) * 1000 for second, v in by_second.items()}
+    p99 = sorted(per.values())
+    return {
+        "seconds": len(p99),
+        "seconds_with_p99_over_goal": sum(1 for v in p99 if v > GOAL_P99_MS),
+        "slow_seconds": sorted(second for second, v in per.items() if v > GOAL_P99_MS),  # from the first send
+        "median_second_p99_ms": round(p99[len(p99) // 2], 1),
+        "worst_second_p99_ms": round(p99[-1], 1),
+    }
+
+
 def _errors(logs: list[Path]) -> list[str]:
     """The distinct error lines the servers logged (why a webhook got a 5xx), at most ten."""
     seen: list[str] = []
@@ -349,7 +369,12 @@ def figures(
     statuses: dict[str, int] = {}
     for entry in log:
         statuses[str(entry[4])] = statuses.get(str(entry[4]), 0) + 1
-    from_send, from_ack, webhook = [], [], [t_ack - t_send for _, t_send, t_ack in accepted.values()]
+    # The first `--warmup` seconds open pools and prepare statements: delivered and checked, not timed.
+    first_timed = int(args.rate * args.warmup)
+    timed = {k for k in accepted if k >= first_timed}
+    from_send, from_ack = [], []
+    webhook = [t_ack - t_send for k, (_, t_send, t_ack) in accepted.items() if k in timed]
+    timeline: list[tuple[float, float]] = []
     missed = duplicates = foreign = 0
     for agent, events in zip(agents, got["received"], strict=True):
         mine = set(agent["inboxes"])
@@ -367,8 +392,10 @@ def figures(
             if inbox not in mine:
                 foreign += 1
                 continue
-            from_send.append(at - t_send)
-            from_ack.append(at - t_ack)
+            if k in timed:
+                from_send.append(at - t_send)
+                from_ack.append(at - t_ack)
+                timeline.append((t_send, at - t_send))
         missed += len(expected - seen)
     send = summary_ms(from_send)
     return {
@@ -385,6 +412,8 @@ def figures(
         "statuses": statuses,
         "deliveries_expected": sum(len(e) for e in got["received"]) - duplicates + missed,
         "deliveries_measured": len(from_send),
+        "deliveries_received": sum(len(e) for e in got["received"]) - duplicates,
+        "warmup_s": args.warmup,
         "events_per_second": round(len(from_send) / args.seconds, 1),
         "missed": missed,
         "duplicates": duplicates,
@@ -394,6 +423,7 @@ def figures(
         "cpu_cores": got.get("cpu_cores", {}),
         "send_to_event": send,
         "ack_to_event": summary_ms(from_ack),
+        "per_second": _per_second(timeline),
         "webhook_latency": summary_ms(webhook),
         "server_rss_mb": [round(r / 2**20, 1) for r in rss],
         "goal": {"p99_ms": GOAL_P99_MS, "value": send["p99_ms"], "met": send["p99_ms"] <= GOAL_P99_MS and missed == 0},
@@ -413,6 +443,11 @@ def print_run(r: dict[str, Any]) -> None:
     print(f"  2xx -> event    p50 {a['p50_ms']} ms  p99 {a['p99_ms']} ms")
     print(f"  missed          {r['missed']}   duplicates {r['duplicates']}   foreign-inbox events "
           f"{r['events_for_foreign_inboxes']}   events without the list row {r['events_without_conversation_row']}")  # fmt: skip
+    ps = r["per_second"]
+    if ps:
+        print(f"  per second      p99 over {GOAL_P99_MS:.0f} ms in {ps['seconds_with_p99_over_goal']} of {ps['seconds']} s "
+              f"(seconds {ps['slow_seconds']}); "
+              f"median second's p99 {ps['median_second_p99_ms']} ms, worst {ps['worst_second_p99_ms']} ms")  # fmt: skip
     c = r["cpu_cores"]
     if c:
         print(f"  CPU (cores)     hub servers {c['hub_servers']}, PostgreSQL + Redis {c['postgres_redis']}, "
@@ -431,6 +466,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rate", default="500",
                         help="inbound webhooks per second; several (e.g. 100,250,500) give one run each")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=2,
+                        help="seconds sent at the rate first, delivered and checked but not timed")
     parser.add_argument("--grace", type=float, default=3, help="seconds to wait for late events")
     parser.add_argument("--subscriber-processes", type=int, default=2, help="processes holding the sockets")
     parser.add_argument("--seed", type=int, default=1)
@@ -438,7 +475,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.subscribers, args.inboxes, args.rate, args.seconds, args.grace = 10, 2, "40", 2, 1
+        args.subscribers, args.inboxes, args.rate, args.seconds, args.grace, args.warmup = 10, 2, "40", 2, 1, 0.5
     results: dict[str, Any] = {"bench": "fanout", "machine": machine(), "runs": []}
     for rate in (float(r) for r in str(args.rate).split(",")):
         args.rate = rate

@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.customers, args.messages, args.duration, args.rate, args.rate_seconds = 200, 3000, 2, 100, 2
+        args.customers, args.messages, args.duration, args.rate, args.rate_seconds = 200, 30000, 2, 100, 2
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     results: dict[str, Any] = {"bench": "ingest", "machine": machine(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="omnihub-bench-") as tmp:

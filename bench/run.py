@@ -81,7 +81,13 @@ def _fmt(value: float) -> str:
         return "n/a"
     if abs(value) >= 100:
         return f"{value:,.0f}"
+    if float(value).is_integer():
+        return str(int(value))
     return f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.0f}"
 
 
 # --- figures per benchmark ---------------------------------------------------------------------------
@@ -145,8 +151,8 @@ def fanout_details(data: dict[str, Any]) -> list[str]:
         f"{first['subscribers'] * first['inboxes_per_agent'] // first['inboxes']} sockets).",
         "",
         "| rate (achieved) | send -> event p50 / p95 / p99 / max ms | 2xx -> event p50 / p99 | webhook p50 / p99 | "
-        "missed | CPU cores: hub / PostgreSQL+Redis / clients / whole machine |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "missed | seconds with p99 > 50 ms | CPU cores: hub / PostgreSQL+Redis / clients / whole machine |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     for d in data["runs"]:
         s, a, w, c = d["send_to_event"], d["ack_to_event"], d["webhook_latency"], d.get("cpu_cores") or {}
@@ -154,13 +160,20 @@ def fanout_details(data: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {d['rate_target']:.0f} ({d['achieved_rate']}) msg/s, {d['events_per_second']:.0f} frames/s | "
             f"{s['p50_ms']} / {s['p95_ms']} / {s['p99_ms']} / {s['max_ms']} | {a['p50_ms']} / {a['p99_ms']} | "
-            f"{w['p50_ms']} / {w['p99_ms']} | {d['missed']} | {c.get('hub_servers')} / {c.get('postgres_redis')} / "
-            f"{clients} / {c.get('machine_total')} |"
+            f"{w['p50_ms']} / {w['p99_ms']} | {d['missed']} | {_seconds(d.get('per_second') or {})} | "
+            f"{c.get('hub_servers')} / {c.get('postgres_redis')} / {clients} / {c.get('machine_total')} |"
         )
     errors = sorted({e for d in data["runs"] for e in d.get("server_errors", [])})
     if errors:
         lines += ["", "Server errors logged:", "", "```", *errors, "```"]
     return lines
+
+
+def _seconds(per_second: dict[str, Any]) -> str:
+    if not per_second:
+        return ""
+    return (f"{per_second['seconds_with_p99_over_goal']} of {per_second['seconds']} (worst second's p99 "
+            f"{per_second['worst_second_p99_ms']} ms)")  # fmt: skip
 
 
 CONSOLE_CEILINGS = {  # database-only times at 100k/1M (PERFORMANCE.md), ms
@@ -172,21 +185,26 @@ def console_figures(data: dict[str, Any]) -> list[Figure]:
     out = []
     for run in data["runs"]:
         tag = "PostgreSQL" if run["backend"].startswith("PostgreSQL") else "SQLite"
-        size = f"{run['sizes']['messages'] // 1000}k msgs"
+        messages = run["sizes"]["messages"]
+        size = f"{messages // 1_000_000}M msgs" if messages % 1_000_000 == 0 else f"{messages // 1000}k msgs"
         e = run["endpoints"]
         lists = {k: v for k, v in e.items() if k.startswith("list:")}
         worst = max(lists.values(), key=lambda v: v["p95_ms"])
-        goal = tag == "PostgreSQL"
+        goal = tag == "PostgreSQL"  # the goals and the reference ceilings are PostgreSQL's
+
+        def ceiling(key: str, goal: bool = goal) -> tuple[float, float] | None:
+            return (CONSOLE_CEILINGS[key],) * 2 if goal else None
+
         out += [
             Figure(f"console {tag} {size}: list p95 (worst view)", worst["p95_ms"], "ms", 20.0 if goal else None, False,
-                   (CONSOLE_CEILINGS["list"],) * 2, "DB-only list query"),
+                   ceiling("list"), "DB-only list query"),
             Figure(f"console {tag} {size}: thread open p95 (conversation + customer)",
                    e["thread open (conversation + customer)"]["p95_ms"], "ms", 20.0 if goal else None, False,
-                   (CONSOLE_CEILINGS["thread"],) * 2, "DB-only 50 newest messages"),
+                   ceiling("thread"), "DB-only 50 newest messages"),
             Figure(f"console {tag} {size}: search order number p95", e["search: order number"]["p95_ms"], "ms",
-                   20.0 if goal else None, False, (CONSOLE_CEILINGS["search_order"],) * 2, "DB-only rare term"),
+                   20.0 if goal else None, False, ceiling("search_order"), "DB-only rare term"),
             Figure(f"console {tag} {size}: search common word p95", e["search: common word (~3 %)"]["p95_ms"], "ms",
-                   100.0 if goal else None, False, (CONSOLE_CEILINGS["search_common"],) * 2, "DB-only common word"),
+                   100.0 if goal else None, False, ceiling("search_common"), "DB-only common word"),
             Figure(f"console {tag} {size}: SQL statements per request (usual, worst)",
                    max(v["sql_statements"]["usual"] for v in e.values() if v["sql_statements"]), "", 5.0, False),
             Figure(f"console {tag} {size}: seeding time", run["seed"]["seconds"], "s"),
@@ -223,11 +241,14 @@ SAQ_NOOP = (1090.0, 1090.0)  # SAQ no-op jobs/s (PERFORMANCE.md)
 def outbound_figures(data: dict[str, Any]) -> list[Figure]:
     out = []
     for run in data["runs"]:
-        tag = "SAQ worker" if run["mode"] == "saq" else "in-process (SQLite)"
+        saq = run["mode"] == "saq"
+        tag = "SAQ worker" if saq else "in-process (SQLite)"
         t, p = run["throughput_phase"], run["pickup_phase"]
+        rate = (Figure(f"outbound {tag}: replies/s per worker process", t["replies_per_s"], "/s", 500.0, True, SAQ_NOOP,
+                       "SAQ no-op jobs/s") if saq else
+                Figure(f"outbound {tag}: replies/s end to end (API and sends in one process)", t["replies_per_s"], "/s"))
         out += [
-            Figure(f"outbound {tag}: replies/s per worker process", t["replies_per_s"], "/s", 500.0, True,
-                   SAQ_NOOP if run["mode"] == "saq" else None, "SAQ no-op jobs/s"),
+            rate,
             Figure(f"outbound {tag}: pickup p95", p["pickup"]["p95_ms"], "ms", 50.0, False),
             Figure(f"outbound {tag}: delivered twice or never", float(t["delivered_twice"] + p["delivered_twice"]
                    + t["never_accepted"] + p["never_accepted"]), "", 0.0, False),
@@ -237,17 +258,25 @@ def outbound_figures(data: dict[str, Any]) -> list[Figure]:
 
 def outbound_details(data: dict[str, Any]) -> list[str]:
     lines = ["| set-up | pickup p50 / p95 / p99 (at rate) | replies/s while draining | all sent (incl. retry delay) | "
-             "queued at | retried after 503 | checks |", "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+             "queued at | retried after 503 | CPU per reply (hub process) / cores: hub, PostgreSQL+Redis, provider, "
+             "machine | checks |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in data["runs"]:
         p, t = r["pickup_phase"], r["throughput_phase"]
         lines.append(
             f"| {r['setup']} | {p['pickup']['p50_ms']} / {p['pickup']['p95_ms']} / {p['pickup']['p99_ms']} ms "
             f"({p['replies']} at {p['rate']:.0f}/s) | {t['replies_per_s']} ({t['replies']} replies) | {t['all_sent_s']} s "
             f"({t['all_sent_per_s']}/s) | {t['queueing']['queue_rate']}/s | {p['retried_after_503'] + t['retried_after_503']} "
-            f"| {'OK' if r['ok'] else 'FAILED'}: twice {p['delivered_twice'] + t['delivered_twice']}, never "
+            f"| {_cpu_cell(t.get('cpu') or {})} | {'OK' if r['ok'] else 'FAILED'}: twice {p['delivered_twice'] + t['delivered_twice']}, never "
             f"{p['never_accepted'] + t['never_accepted']} |"
         )
     return lines
+
+
+def _cpu_cell(c: dict[str, Any]) -> str:
+    if not c:
+        return ""
+    return (f"{c['worker_ms_per_reply']} ms / {c['worker_cores']}, {c['postgres_redis_cores']}, {c['provider_cores']}, "
+            f"{c['machine_cores']}")  # fmt: skip
 
 
 def bot_figures(data: dict[str, Any]) -> list[Figure]:
@@ -328,8 +357,7 @@ BENCHES = [
     Bench("fanout", "Fan-out to console sockets", ["--rate", "100,250,500", "--seconds", "10"], ["--smoke"],
           fanout_figures, fanout_details),
     Bench("console", "Console read paths", [], ["--smoke"], console_figures, console_details),
-    Bench("outbound", "Outbound replies", ["--replies", "5000", "--pickup-count", "500"], ["--smoke"],
-          outbound_figures, outbound_details),
+    Bench("outbound", "Outbound replies", [], ["--smoke"], outbound_figures, outbound_details),
     Bench("bot_accuracy", "Bot accuracy", [], ["--smoke"], bot_figures, bot_details),
     Bench("email_trimming", "Email trimming", [], ["--smoke"], email_figures, email_details),
     Bench("email_mime", "Email MIME decoding", [], [], _none, _none, json=False),
@@ -397,7 +425,8 @@ def _goal_cell(figures: list[Figure]) -> str:
     op = "≥" if first.higher_is_better else "≤"
     met = [f.met for f in figures]
     verdict = "met" if all(met) else "**missed**" if not any(met) else f"met in {sum(bool(m) for m in met)}/{len(met)} rounds"
-    return f"{op} {_fmt(first.target)} {first.unit}: {verdict}".replace("  ", " ")
+    unit = f" {first.unit}" if first.unit else ""
+    return f"{op} {_fmt(first.target)}{unit}: {verdict}"
 
 
 def _ceiling_cell(figures: list[Figure]) -> str:
@@ -408,9 +437,12 @@ def _ceiling_cell(figures: list[Figure]) -> str:
     values = [f.value for f in figures]
     if first.higher_is_better:  # a throughput: our share of the ceiling
         shares = [v / high for v in values] + [v / low for v in values]
-        return f"{min(shares):.0%}{DASH}{max(shares):.0%} of {_fmt(low)}{DASH}{_fmt(high)} ({first.ceiling_label})"
+        span = _fmt(low) if low == high else f"{_fmt(low)}{DASH}{_fmt(high)}"
+        share = f"{min(shares):.0%}" if f"{min(shares):.0%}" == f"{max(shares):.0%}" else f"{min(shares):.0%}{DASH}{max(shares):.0%}"
+        return f"{share} of {span} ({first.ceiling_label})"
     times = [v / low for v in values]  # a latency: how many times the database-only time
-    return f"{_range(times)}{TIMES} the {_fmt(low)} ms {first.ceiling_label}"
+    span = _ratio(min(times)) if _ratio(min(times)) == _ratio(max(times)) else f"{_ratio(min(times))}{DASH}{_ratio(max(times))}"
+    return f"{span}{TIMES} the {_fmt(low)} ms {first.ceiling_label}"
 
 
 def figure_table(rounds: list[Outcome]) -> list[str]:

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     inprocess_worker: bool = True
     worker_concurrency: int = 20
     max_attachment_bytes: int = 25 * 1024 * 1024
+    #: PostgreSQL connections per process: the general pool (plus half again in bursts) and the ingest hot
+    #: path's own pool. Two web processes and a worker stay at 3 x 25 = 75, under PostgreSQL's default 100.
+    db_pool_size: int = 10
+    db_hot_pool_size: int = 10
     log_level: str = "INFO"
     log_json: bool = False
     #: Apply migrations at start-up on the embedded SQLite default (never on other databases).

@@ -53,7 +53,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.publisher = Publisher(self.channels)
-        self.raw = RawConnections(self.settings.database_url)
+        self.raw = RawConnections(self.settings.database_url, max_size=self.settings.db_hot_pool_size)
 
     def uow(self) -> UnitOfWork:
         """A unit of work on a new session (use `async with services.uow() as uow:`)."""
@@ -104,7 +104,7 @@ class Services:
 def create_services(settings: Settings) -> Services:
     """Build the services for `settings` (nothing connects until first use)."""
     settings.prepare_dirs()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     return Services(
         settings=settings,
         engine=engine,

@@ -75,7 +75,7 @@ def redis_url() -> Iterator[str | None]:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=f"omnihub_test_{RUN_ID}*"):
+    for key in client.scan_iter(match=f"*omnihub_test_{RUN_ID}*"):  # ours and SAQ's "saq:<queue>" keys
         client.delete(key)
     client.close()
 

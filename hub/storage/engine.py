@@ -21,7 +21,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine tuned for the URL's database."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -31,7 +31,7 @@ def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Async
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max(1, pool_size // 2),
         # No pre-ping: it costs a round trip per checkout on the hot path. Recycling bounds connection age, and
         # a connection that died anyway fails its request (a 5xx the provider retries), then leaves the pool.
         pool_recycle=1800,

@@ -30,7 +30,7 @@ def _sqlite_path(url: str) -> str:
 class RawConnections:
     """Lazily opened, per-process driver connections (create them in the loop that uses them)."""
 
-    def __init__(self, url: str, max_size: int = 20) -> None:
+    def __init__(self, url: str, max_size: int = 10) -> None:
         self.url = url
         self.max_size = max_size
         self._pool: Any = None
