@@ -25,7 +25,7 @@ from conversation.models import Agent, Attachment, Conversation, Identity, Inbox
 from conversation.types import Attachment as AttachmentData
 from conversation.types import ChannelKind, ExternalIdentity, OutboundMessage
 from conversation.uow import UnitOfWork
-from hub import features
+from hub import features, metrics
 from hub.services import Services
 from hub.storage.engine import SessionFactory, create_autocommit_session_factory
 
@@ -76,7 +76,12 @@ def _lookup_statements() -> tuple[Any, Any, Any]:
     )
     context = (
         sa.select(  # type: ignore[call-overload]
-            Inbox, Conversation, Identity, Agent.name, inbound.created_at, inbound.meta,
+            Inbox,
+            Conversation,
+            Identity,
+            Agent.name,
+            inbound.created_at,
+            inbound.meta,
             sa.exists().where(Attachment.message_id == sa.bindparam("message_id")),
         )
         .select_from(Inbox)
@@ -200,8 +205,11 @@ async def deliver_message(services: Services, message_id: int) -> None:
         receipt = await connector.send(outbound, services.inbox_config(inbox))
     except SendFailed as exc:
         async with _state_uow(services) as uow:
-            await delivery.record_attempt_failed(uow, row, exc.reason, retryable=exc.retryable, policy=policy)
+            retrying = await delivery.record_attempt_failed(
+                uow, row, exc.reason, retryable=exc.retryable, policy=policy
+            )
             await uow.commit()
+        metrics.SENDS.labels(row.channel, "retry" if retrying else "failed").inc()
         log.info("send failed", extra={"message_id": message_id, "retryable": exc.retryable, "reason": exc.reason})
         return
     except Exception as exc:  # a bug or an unexpected SDK error: retry, and say what happened
@@ -211,10 +219,12 @@ async def deliver_message(services: Services, message_id: int) -> None:
                 uow, row, f"internal error: {exc.__class__.__name__}", retryable=True, policy=policy
             )
             await uow.commit()
+        metrics.SENDS.labels(row.channel, "error").inc()
         return
     async with _state_uow(services) as uow:
         await delivery.record_sent(uow, row, receipt)
         await uow.commit()
+    metrics.SENDS.labels(row.channel, "sent").inc()
 
 
 async def fetch_attachment(services: Services, attachment_id: int) -> None:

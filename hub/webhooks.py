@@ -17,6 +17,7 @@ from litestar.params import FromPath
 from connectors.base import (
     HandshakeReply,
     Headers,
+    InboxConfig,
     MalformedPayload,
     RawRequest,
     ResolvesProfiles,
@@ -31,6 +32,7 @@ from conversation.identities import InvalidAddress, contact_keys, find_identity
 from conversation.ingest import InboxPolicy, IngestResult, receive_inbound
 from conversation.models import Inbox, utcnow
 from conversation.types import Attachment, ChannelKind, DeliveryUpdate, InboundMessage, OrderEvent
+from hub import metrics
 from hub.errors import ApiError
 from hub.services import WEBHOOK_SEGMENT, Services
 
@@ -42,20 +44,23 @@ _INBOX_TTL = 5.0
 
 
 class InboxCache:
-    """Inbox rows for webhooks, kept a few seconds: the hot path skips a query per request."""
+    """Inbox rows and their decrypted configuration for webhooks, kept a few seconds: the hot path skips a
+    query and a decryption per request (an admin's change reaches every process within the TTL)."""
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple[float, Inbox]] = {}
+        self._rows: dict[int, tuple[float, Inbox, InboxConfig]] = {}
 
-    async def get(self, services: Services, inbox_id: int) -> Inbox | None:
+    async def get(self, services: Services, inbox_id: int) -> tuple[Inbox, InboxConfig] | None:
         hit = self._rows.get(inbox_id)
         if hit is not None and time.monotonic() - hit[0] < _INBOX_TTL:
-            return hit[1]
+            return hit[1], hit[2]
         async with services.sessions() as session:
             inbox = await session.get(Inbox, inbox_id)
-        if inbox is not None:
-            self._rows[inbox_id] = (time.monotonic(), inbox)
-        return inbox
+        if inbox is None:
+            return None
+        config = services.inbox_config(inbox)
+        self._rows[inbox_id] = (time.monotonic(), inbox, config)
+        return inbox, config
 
     def forget(self, inbox_id: int) -> None:
         self._rows.pop(inbox_id, None)
@@ -218,6 +223,7 @@ async def _apply_item(services: Services, inbox: Inbox, item: Any, connector: An
             item = replace(item, inbox_id=inbox.id)  # type: ignore[arg-type]
         stored, _ = await store_inbound(services, inbox, item, connector)
         counts["stored" if stored else "duplicates"] += 1
+        (metrics.MESSAGES_STORED if stored else metrics.DUPLICATES).labels(inbox.kind).inc()
     elif isinstance(item, DeliveryUpdate):
         applied = await _apply_delivery(services, inbox, replace(item, inbox_id=inbox.id))  # type: ignore[arg-type]
         counts["updated" if applied else "unmatched"] += 1
@@ -233,8 +239,9 @@ async def handle_webhook(
     services: Services, cache: InboxCache, request: Request[Any, Any, Any], kind: str, inbox_id: int
 ) -> Response[Any]:
     """Verify, parse and store one provider request; answer only once everything is committed."""
-    inbox = await cache.get(services, inbox_id)
-    if inbox is None or not inbox.is_active or WEBHOOK_SEGMENT.get(inbox.kind) != kind:
+    found = await cache.get(services, inbox_id)
+    inbox, account = found if found is not None else (None, None)
+    if inbox is None or account is None or not inbox.is_active or WEBHOOK_SEGMENT.get(inbox.kind) != kind:
         raise ApiError(404, "unknown inbox")
     connector = get_connector(inbox.kind)
     if connector is None:
@@ -243,7 +250,6 @@ async def handle_webhook(
     if len(body) > MAX_WEBHOOK_BYTES:
         raise ApiError(413, "request body too large")
     raw = raw_request(request, body, services.settings.public_base)
-    account = services.inbox_config(inbox)
     try:
         connector.verify(raw, account)
     except SignatureInvalid as exc:
@@ -272,6 +278,9 @@ async def handle_webhook(
     return Response(content={"ok": True, **{k: v for k, v in counts.items() if v}}, status_code=200)
 
 
+_OUTCOMES = {401: "bad_signature", 404: "unknown_inbox", 400: "malformed", 413: "too_large", 422: "invalid"}
+
+
 def webhook_handlers(services: Services) -> list[Any]:
     """The route handlers, one explicit path per provider (bound to this process's services)."""
     cache = InboxCache()
@@ -286,7 +295,18 @@ def webhook_handlers(services: Services) -> list[Any]:
 
 def _routes_for(services: Services, cache: InboxCache, segment: str, path: str, options: dict[str, Any]) -> list[Any]:
     async def handle(request: Request[Any, Any, Any], inbox_id: FromPath[int]) -> Response[Any]:
-        return await handle_webhook(services, cache, request, segment, inbox_id)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            response = await handle_webhook(services, cache, request, segment, inbox_id)
+            outcome = "ok"
+            return response
+        except ApiError as exc:
+            outcome = _OUTCOMES.get(exc.status_code, "refused")
+            raise
+        finally:
+            metrics.WEBHOOK_REQUESTS.labels(segment, outcome).inc()
+            metrics.INGEST_SECONDS.labels(segment).observe(time.perf_counter() - started)
 
     name = path.strip("/").replace("/", "_").replace("{inbox_id:int}", "id")
     handlers = [post(path, status_code=200, name=f"{name}_post", **options)(handle)]

@@ -256,3 +256,29 @@ async def test_health_readiness_metrics_and_openapi(hub: LiveHub) -> None:
             "/api/v1/orders",
         ):
             assert path in schema["paths"], path
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{wanted}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_webhooks_messages_and_sends(hub: LiveHub, world: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=hub.url) as client:
+        before = (await client.get("/metrics")).text
+        body = api_message("m-9", "counted", "metric-1")
+        assert (await post_api(client, world["first"], body)).status_code == 200
+        assert (await post_api(client, world["first"], body)).status_code == 200  # a duplicate
+        assert (await post_api(client, world["first"], body, secret="wrong")).status_code == 401
+        after = (await client.get("/metrics")).text
+    for name, labels, delta in (
+        ("omnihub_webhook_requests_total", {"kind": "api", "outcome": "ok"}, 2),
+        ("omnihub_webhook_requests_total", {"kind": "api", "outcome": "bad_signature"}, 1),
+        ("omnihub_inbound_messages_total", {"channel": "api"}, 1),
+        ("omnihub_inbound_duplicates_total", {"channel": "api"}, 1),
+    ):
+        assert _metric(after, name, **labels) - _metric(before, name, **labels) == delta, (name, labels)
+    assert "omnihub_webhook_seconds_bucket" in after
