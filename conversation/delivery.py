@@ -62,7 +62,8 @@ async def claim_for_sending(
     return row
 
 
-def _record_status(uow: UnitOfWork, row: Any, status: DeliveryStatus, **extra: Any) -> None:
+def status_event(row: Any, status: DeliveryStatus, **extra: Any) -> DomainEvent:
+    """The `message.updated` event for a delivery state change of `row` (any object with the columns)."""
     data = {
         "id": row.id,
         "conversation_id": row.conversation_id,
@@ -70,48 +71,73 @@ def _record_status(uow: UnitOfWork, row: Any, status: DeliveryStatus, **extra: A
         "attempts": row.attempts,
         **{k: iso(v) if isinstance(v, datetime) else v for k, v in extra.items()},
     }
-    uow.record(DomainEvent(MESSAGE_UPDATED, {"message": data}, row.inbox_id, row.conversation_id))
+    return DomainEvent(MESSAGE_UPDATED, {"message": data}, row.inbox_id, row.conversation_id)
 
 
-async def record_sent(uow: UnitOfWork, row: Any, receipt: SendReceipt, now: datetime | None = None) -> None:
-    """The provider took the message: keep its id (for status callbacks and email threading)."""
-    now = now or utcnow()
-    values: dict[str, Any] = {
+def _record_status(uow: UnitOfWork, row: Any, status: DeliveryStatus, **extra: Any) -> None:
+    uow.record(status_event(row, status, **extra))
+
+
+def sent_values(receipt: SendReceipt, now: datetime) -> dict[str, Any]:
+    """The columns a successful send sets (`external_thread_ref` only when the row has none yet)."""
+    return {
         "status": receipt.status.value,
         "external_id": receipt.external_message_id,
         "sent_at": now,
         "next_attempt_at": None,
         "error": None,
     }
+
+
+def sent_event(row: Any, receipt: SendReceipt, now: datetime) -> DomainEvent:
+    return status_event(row, receipt.status, sent_at=now, external_id=receipt.external_message_id, error=None)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAttempt:
+    """What a failed send leads to: a retry (with its job) or `failed` for good."""
+
+    retry: bool
+    status: DeliveryStatus
+    next_attempt_at: datetime | None
+    job: Job | None
+
+
+def failed_attempt(row: Any, *, retryable: bool, policy: RetryPolicy, now: datetime) -> FailedAttempt:
+    if retryable and row.attempts < policy.max_attempts:
+        delay = policy.delay(row.attempts)
+        job = Job(JOB_DELIVER, {"message_id": row.id}, key=f"deliver:{row.id}:{row.attempts}", delay_seconds=delay)
+        return FailedAttempt(True, DeliveryStatus.QUEUED, now + timedelta(seconds=delay), job)
+    return FailedAttempt(False, DeliveryStatus.FAILED, None, None)
+
+
+def failed_event(row: Any, outcome: FailedAttempt, reason: str) -> DomainEvent:
+    return status_event(row, outcome.status, error=reason, next_attempt_at=outcome.next_attempt_at)
+
+
+async def record_sent(uow: UnitOfWork, row: Any, receipt: SendReceipt, now: datetime | None = None) -> None:
+    """The provider took the message: keep its id (for status callbacks and email threading)."""
+    now = now or utcnow()
+    values = sent_values(receipt, now)
     if receipt.external_thread_ref and not row.external_thread_ref:
         values["external_thread_ref"] = receipt.external_thread_ref
     await uow.session.exec(
         sa.update(_msg).where(_msg.c.id == row.id, _msg.c.status == DeliveryStatus.SENDING.value).values(**values)
     )
-    _record_status(uow, row, receipt.status, sent_at=now, external_id=receipt.external_message_id, error=None)
+    uow.record(sent_event(row, receipt, now))
 
 
 async def record_attempt_failed(
     uow: UnitOfWork, row: Any, reason: str, *, retryable: bool, policy: RetryPolicy, now: datetime | None = None
 ) -> bool:
     """A send failed: queue a retry with backoff, or mark it `failed` for good. True if retrying."""
-    now = now or utcnow()
-    retry = retryable and row.attempts < policy.max_attempts
-    if retry:
-        delay = policy.delay(row.attempts)
-        values: dict[str, Any] = {
-            "status": DeliveryStatus.QUEUED.value,
-            "next_attempt_at": now + timedelta(seconds=delay),
-            "error": reason,
-        }
-        uow.defer(Job(JOB_DELIVER, {"message_id": row.id}, key=f"deliver:{row.id}:{row.attempts}", delay_seconds=delay))
-        status = DeliveryStatus.QUEUED
-    else:
-        values = {"status": DeliveryStatus.FAILED.value, "next_attempt_at": None, "error": reason}
-        status = DeliveryStatus.FAILED
+    outcome = failed_attempt(row, retryable=retryable, policy=policy, now=now or utcnow())
+    if outcome.job is not None:
+        uow.defer(outcome.job)
+    values = {"status": outcome.status.value, "next_attempt_at": outcome.next_attempt_at, "error": reason}
     await uow.session.exec(sa.update(_msg).where(_msg.c.id == row.id).values(**values))
-    _record_status(uow, row, status, error=reason, next_attempt_at=values["next_attempt_at"])
-    return retry
+    uow.record(failed_event(row, outcome, reason))
+    return outcome.retry
 
 
 async def retry_failed(uow: UnitOfWork, message_id: int, now: datetime | None = None) -> bool:

@@ -30,6 +30,7 @@ from hub.channel_specs import INTEGRATION_SPECS, channel_specs
 from hub.config import Settings, load_settings
 from hub.errors import http_exception_handler, internal_error_handler
 from hub.health import health_handlers
+from hub.inbox_cache import inbox_cache
 from hub.outbox import Worker
 from hub.services import Services, create_services
 from hub.sessions import LazySessionConfig
@@ -72,7 +73,7 @@ def _console_store(settings: Settings) -> Store:
 
 
 def _console_context(services: Services) -> ConsoleContext:
-    cache = services.extras.get("inbox_cache")
+    cache = inbox_cache(services)
     agent_cache: AgentCache = services.extras["agent_cache"]
     return ConsoleContext(
         public_base=services.settings.public_base,

@@ -11,21 +11,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from connectors.base import FetchesAttachments, SendFailed
+from connectors.http import close_shared_client
 from connectors.registry import get_connector
-from conversation import delivery
-from conversation.events import JOB_DELIVER, JOB_FETCH_ATTACHMENT, Job
+from conversation import delivery, fast_delivery
+from conversation.events import JOB_DELIVER, JOB_FETCH_ATTACHMENT, DomainEvent, Job
 from conversation.models import Agent, Attachment, Conversation, Identity, Inbox, Message, utcnow
 from conversation.types import Attachment as AttachmentData
-from conversation.types import ChannelKind, ExternalIdentity, OutboundMessage
+from conversation.types import ChannelKind, ExternalIdentity, OutboundMessage, SendReceipt
 from conversation.uow import UnitOfWork
 from hub import features, metrics
+from hub.inbox_cache import inbox_cache
 from hub.services import Services
 from hub.storage.engine import SessionFactory, create_autocommit_session_factory
 
@@ -107,7 +110,28 @@ def _lookup_statements() -> tuple[Any, Any, Any]:
 _CONTEXT, _FILES, _CHAIN = _lookup_statements()
 
 
-async def _lookup(session: Any, row: Any) -> tuple[Any, list[Attachment], list[str]]:
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    """What a send needs besides the message row and its inbox (from either path)."""
+
+    conversation_found: bool
+    subject: str | None = None
+    ref_token: str | None = None
+    recipient: ExternalIdentity | None = None
+    author_name: str | None = None
+    inbound_at: datetime | None = None
+    inbound_meta: dict[str, Any] | None = None
+    attachments: list[Any] = field(default_factory=list)  # rows with the attachment columns
+    references: list[str] = field(default_factory=list)
+
+
+def _recipient(
+    address: str, display_name: str | None, email: str | None, phone: str | None, extra: Any
+) -> ExternalIdentity:
+    return ExternalIdentity(address=address, name=display_name, email=email, phone=phone, extra=dict(extra or {}))
+
+
+async def _lookup(session: Any, row: Any) -> SendContext:
     """What a send needs besides the row, in one statement for a chat reply.
 
     Inbox, conversation, recipient, author and the newest inbound message on the reply's channel (its
@@ -123,28 +147,30 @@ async def _lookup(session: Any, row: Any) -> tuple[Any, list[Attachment], list[s
         "inbox_id": row.inbox_id,
     }
     found = (await session.exec(_CONTEXT, params=keys)).first()
-    if found is None:
-        return None, [], []
-    attachments = list((await session.exec(_FILES, params=keys)).scalars().all()) if found[6] else []
+    if found is None or found[1] is None:
+        return SendContext(conversation_found=False)
+    _, conversation, identity, author_name, inbound_at, inbound_meta, has_files = found
+    attachments = list((await session.exec(_FILES, params=keys)).scalars().all()) if has_files else []
     references: list[str] = []
     if row.channel == ChannelKind.EMAIL.value:
-        references = list((await session.exec(_CHAIN, params=keys)).scalars().all())
-    return found, attachments, references
+        references = [r for r in (await session.exec(_CHAIN, params=keys)).scalars().all() if r]
+    recipient = (
+        _recipient(identity.address, identity.display_name, identity.email, identity.phone, identity.extra)
+        if identity
+        else None
+    )
+    return SendContext(
+        True, conversation.subject, conversation.ref_token, recipient, author_name, inbound_at, inbound_meta,
+        attachments, references,
+    )  # fmt: skip
 
 
-async def _outbound(
-    services: Services, row: Any, looked_up: tuple[Any, list[Attachment], list[str]] | None = None
-) -> tuple[OutboundMessage, Inbox]:
-    """Everything the connector needs to send `row` (read in one short session unless `looked_up`)."""
-    if looked_up is None:
-        async with (_autocommit(services) or services.sessions)() as session:
-            looked_up = await _lookup(session, row)
-    found, attachments, references = looked_up
-    inbox, conversation, identity, author_name, inbound_at, inbound_meta, _ = found or (None,) * 7
-    if inbox is None or conversation is None:
-        raise SendFailed("the inbox or conversation of this message no longer exists", retryable=False)
+async def _outbound(services: Services, row: Any, context: SendContext, inbox: Inbox) -> OutboundMessage:
+    """Everything the connector needs to send `row`."""
+    if not context.conversation_found:
+        raise SendFailed("the conversation of this message no longer exists", retryable=False)
     files = []
-    for att in attachments:
+    for att in context.attachments:
         content = await services.store.get(att.storage_key) if att.storage_key else None
         files.append(
             AttachmentData(
@@ -155,71 +181,138 @@ async def _outbound(
                 source_url=att.source_url,
             )
         )
-    recipient = ExternalIdentity(
-        address=identity.address if identity else "",
-        name=identity.display_name if identity else None,
-        email=identity.email if identity else None,
-        phone=identity.phone if identity else None,
-        extra=dict(identity.extra) if identity else {},
-    )
-    message = OutboundMessage(
+    return OutboundMessage(
         message_id=row.id,
         conversation_id=row.conversation_id,
         channel_kind=ChannelKind(row.channel),
         inbox_id=row.inbox_id,
-        recipient=recipient,
+        recipient=context.recipient or ExternalIdentity(address=""),
         text=row.text,
         html=row.html,
-        subject=row.subject or conversation.subject,
+        subject=row.subject or context.subject,
         attachments=tuple(files),
         external_thread_ref=row.external_thread_ref,
         in_reply_to_external_id=row.in_reply_to,
-        references=tuple(r for r in references if r),
-        thread_token=conversation.ref_token,
-        author_name=author_name or (row.meta or {}).get("bot_name"),
-        last_inbound_at=inbound_at,
-        meta={**_carried_meta(inbound_meta), **(row.meta or {})},
+        references=tuple(context.references),
+        thread_token=context.ref_token,
+        author_name=context.author_name or (row.meta or {}).get("bot_name"),
+        last_inbound_at=context.inbound_at,
+        meta={**_carried_meta(context.inbound_meta), **(row.meta or {})},
     )
-    return message, inbox
+
+
+async def _send(services: Services, row: Any, context: SendContext) -> SendReceipt:
+    """Hand the message to its connector; `SendFailed` says whether a retry may help."""
+    found = await inbox_cache(services).get(row.inbox_id)
+    if found is None:
+        raise SendFailed("the inbox of this message no longer exists", retryable=False)
+    inbox, config = found
+    connector = get_connector(inbox.kind)
+    if connector is None:
+        raise SendFailed(f"sending on {inbox.kind} is not available in this version", retryable=False)
+    return await connector.send(await _outbound(services, row, context, inbox), config)
+
+
+def _policy(services: Services) -> delivery.RetryPolicy:
+    settings = services.settings
+    return delivery.RetryPolicy(max_attempts=settings.send_max_attempts, base_seconds=settings.send_retry_base_seconds)
 
 
 async def deliver_message(services: Services, message_id: int) -> None:
     """Send one queued message (the `deliver_message` job)."""
-    settings = services.settings
-    policy = delivery.RetryPolicy(
-        max_attempts=settings.send_max_attempts, base_seconds=settings.send_retry_base_seconds
+    if services.raw.is_sqlite:
+        await _deliver_general(services, message_id)
+    else:
+        await _deliver_fast(services, message_id)
+
+
+async def _fast_context(connection: Any, claimed: fast_delivery.Claimed) -> SendContext:
+    """The claim's context, plus attachments (when it has some) and the References chain (email)."""
+    row = claimed.row
+    return SendContext(
+        claimed.conversation_found,
+        claimed.conversation_subject,
+        claimed.ref_token,
+        _recipient(**claimed.recipient) if claimed.recipient else None,
+        claimed.author_name,
+        claimed.inbound_at,
+        claimed.inbound_meta,
+        await fast_delivery.attachments(connection, row.id) if claimed.has_attachments else [],
+        await fast_delivery.references(connection, row) if row.channel == ChannelKind.EMAIL.value else [],
     )
-    lease = timedelta(seconds=settings.stuck_sending_seconds)
+
+
+async def _deliver_fast(services: Services, message_id: int) -> None:
+    """PostgreSQL: claim + context in one autocommit statement on the hot-path pool, outcome in one more."""
+    now = utcnow()
+    lease = timedelta(seconds=services.settings.stuck_sending_seconds)
+    async with services.raw.connection() as connection:
+        claimed = await fast_delivery.claim(connection, message_id, now=now, lease_until=now + lease)
+        if claimed is None:
+            return
+        row = claimed.row
+        context = await _fast_context(connection, claimed)
+    await services.publish([claimed.event])
+    try:
+        receipt = await _send(services, row, context)
+    except SendFailed as exc:
+        async with services.raw.connection() as connection:
+            outcome, event = await fast_delivery.record_attempt_failed(
+                connection, row, exc.reason, retryable=exc.retryable, policy=_policy(services), now=utcnow()
+            )
+        await _after_failure(services, row, exc, outcome.retry, [outcome.job] if outcome.job else [], [event])
+        return
+    except Exception as exc:  # a bug or an unexpected SDK error: retry, and say what happened
+        await _unexpected(services, row, exc)
+        return
+    async with services.raw.connection() as connection:
+        event = await fast_delivery.record_sent(connection, row, receipt, utcnow())
+    await services.publish([event])
+    metrics.SENDS.labels(row.channel, "sent").inc()
+
+
+async def _after_failure(
+    services: Services, row: Any, exc: SendFailed, retrying: bool, jobs: list[Job], events: list[DomainEvent]
+) -> None:
+    if jobs:
+        await services.enqueue(jobs)
+    await services.publish(events)
+    metrics.SENDS.labels(row.channel, "retry" if retrying else "failed").inc()
+    log.info("send failed", extra={"message_id": row.id, "retryable": exc.retryable, "reason": exc.reason})
+
+
+async def _unexpected(services: Services, row: Any, exc: Exception) -> None:
+    log.exception("unexpected error sending message %s", row.id)
+    async with services.uow() as uow:
+        await delivery.record_attempt_failed(
+            uow, row, f"internal error: {exc.__class__.__name__}", retryable=True, policy=_policy(services)
+        )
+        await uow.commit()
+    metrics.SENDS.labels(row.channel, "error").inc()
+
+
+async def _deliver_general(services: Services, message_id: int) -> None:
+    """Through a SQLAlchemy session (SQLite, where the raw writer connection is the ingest path's)."""
+    lease = timedelta(seconds=services.settings.stuck_sending_seconds)
     async with _state_uow(services) as uow:
         row = await delivery.claim_for_sending(uow, message_id, lease)
         # The send's context is read on the claim's connection: one pool checkout (and ping) fewer.
-        looked_up = await _lookup(uow.session, row) if row is not None else None
+        context = await _lookup(uow.session, row) if row is not None else None
         await uow.commit()
-    if row is None:
+    if row is None or context is None:
         return
     try:
-        outbound, inbox = await _outbound(services, row, looked_up)
-        connector = get_connector(inbox.kind)
-        if connector is None:
-            raise SendFailed(f"sending on {inbox.kind} is not available in this version", retryable=False)
-        receipt = await connector.send(outbound, services.inbox_config(inbox))
+        receipt = await _send(services, row, context)
     except SendFailed as exc:
         async with _state_uow(services) as uow:
             retrying = await delivery.record_attempt_failed(
-                uow, row, exc.reason, retryable=exc.retryable, policy=policy
+                uow, row, exc.reason, retryable=exc.retryable, policy=_policy(services)
             )
             await uow.commit()
-        metrics.SENDS.labels(row.channel, "retry" if retrying else "failed").inc()
-        log.info("send failed", extra={"message_id": message_id, "retryable": exc.retryable, "reason": exc.reason})
+        await _after_failure(services, row, exc, retrying, [], [])
         return
     except Exception as exc:  # a bug or an unexpected SDK error: retry, and say what happened
-        log.exception("unexpected error sending message %s", message_id)
-        async with services.uow() as uow:
-            await delivery.record_attempt_failed(
-                uow, row, f"internal error: {exc.__class__.__name__}", retryable=True, policy=policy
-            )
-            await uow.commit()
-        metrics.SENDS.labels(row.channel, "error").inc()
+        await _unexpected(services, row, exc)
         return
     async with _state_uow(services) as uow:
         await delivery.record_sent(uow, row, receipt)
@@ -337,3 +430,4 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.services.queue.close()
+        await close_shared_client()

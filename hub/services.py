@@ -11,6 +11,7 @@ from litestar.channels import ChannelsPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import InboxConfig
+from connectors.http import close_shared_client
 from conversation.events import DomainEvent, Job
 from conversation.inboxes import full_settings
 from conversation.ingest import InboxPolicy
@@ -97,6 +98,7 @@ class Services:
 
     async def close(self) -> None:
         await self.queue.close()
+        await close_shared_client()
         await self.raw.close()
         await self.engine.dispose()
 

@@ -17,7 +17,6 @@ from litestar.params import FromPath
 from connectors.base import (
     HandshakeReply,
     Headers,
-    InboxConfig,
     MalformedPayload,
     RawRequest,
     ResolvesProfiles,
@@ -34,36 +33,13 @@ from conversation.models import Inbox, utcnow
 from conversation.types import Attachment, ChannelKind, DeliveryUpdate, InboundMessage, OrderEvent
 from hub import metrics
 from hub.errors import ApiError
+from hub.inbox_cache import InboxCache, inbox_cache
 from hub.services import WEBHOOK_SEGMENT, Services
 
 log = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 30 * 1024 * 1024
 PROFILE_LOOKUP_TIMEOUT = 2.0
-_INBOX_TTL = 5.0
-
-
-class InboxCache:
-    """Inbox rows and their decrypted configuration for webhooks, kept a few seconds: the hot path skips a
-    query and a decryption per request (an admin's change reaches every process within the TTL)."""
-
-    def __init__(self) -> None:
-        self._rows: dict[int, tuple[float, Inbox, InboxConfig]] = {}
-
-    async def get(self, services: Services, inbox_id: int) -> tuple[Inbox, InboxConfig] | None:
-        hit = self._rows.get(inbox_id)
-        if hit is not None and time.monotonic() - hit[0] < _INBOX_TTL:
-            return hit[1], hit[2]
-        async with services.sessions() as session:
-            inbox = await session.get(Inbox, inbox_id)
-        if inbox is None:
-            return None
-        config = services.inbox_config(inbox)
-        self._rows[inbox_id] = (time.monotonic(), inbox, config)
-        return inbox, config
-
-    def forget(self, inbox_id: int) -> None:
-        self._rows.pop(inbox_id, None)
 
 
 def raw_request(request: Request[Any, Any, Any], body: bytes, public_base: str) -> RawRequest:
@@ -239,7 +215,7 @@ async def handle_webhook(
     services: Services, cache: InboxCache, request: Request[Any, Any, Any], kind: str, inbox_id: int
 ) -> Response[Any]:
     """Verify, parse and store one provider request; answer only once everything is committed."""
-    found = await cache.get(services, inbox_id)
+    found = await cache.get(inbox_id)
     inbox, account = found if found is not None else (None, None)
     if inbox is None or account is None or not inbox.is_active or WEBHOOK_SEGMENT.get(inbox.kind) != kind:
         raise ApiError(404, "unknown inbox")
@@ -283,8 +259,7 @@ _OUTCOMES = {401: "bad_signature", 404: "unknown_inbox", 400: "malformed", 413: 
 
 def webhook_handlers(services: Services) -> list[Any]:
     """The route handlers, one explicit path per provider (bound to this process's services)."""
-    cache = InboxCache()
-    services.extras["inbox_cache"] = cache
+    cache = inbox_cache(services)
     options: dict[str, Any] = {"exclude_from_auth": True, "exclude_from_csrf": True, "include_in_schema": False}
     handlers: list[Any] = []
     for segment in sorted(set(WEBHOOK_SEGMENT.values())):

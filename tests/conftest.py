@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from connectors.http import close_shared_client
 from hub.config import Settings, load_settings
 from hub.storage.engine import SessionFactory, create_engine, create_session_factory
 from hub.storage.migrate import upgrade
@@ -46,6 +47,13 @@ async def _pg_admin(statement: str) -> None:
 def _pg_url(name: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{name}"
+
+
+@pytest.fixture(autouse=True)
+async def _close_shared_http_client() -> AsyncIterator[None]:
+    """Each test's event loop closes the pooled connector HTTP client it opened, as `Services.close` does."""
+    yield
+    await close_shared_client()
 
 
 @pytest.fixture(scope="session")

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import weakref
 
 import httpx
 
 from connectors.base import SendFailed
-
-# One pooled client per event loop, kept for the life of the loop: building an httpx client loads the
-# CA bundle (~35 ms of CPU, which capped a worker at ~15 replies/s in bench/outbound.py), and a kept
-# client reuses its keep-alive connections to the callback host. Keyed by loop because a client's
-# connections belong to the loop that opened them.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
-
-
-def _client() -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-        _clients[loop] = client
-    return client
+from connectors.http import shared_client
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -36,7 +20,7 @@ async def post_signed(url: str, secret: str, body: bytes, timeout: float = 10.0)
     """POST a signed JSON body; map transport errors and 5xx to a retryable `SendFailed`."""
     headers = {"Content-Type": "application/json", "X-Omnihub-Signature": sign(secret, body)}
     try:
-        response = await _client().post(url, content=body, headers=headers, timeout=timeout)
+        response = await shared_client().post(url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise SendFailed(f"callback unreachable: {exc.__class__.__name__}", retryable=True) from exc
     if response.status_code >= 500 or response.status_code == 429:

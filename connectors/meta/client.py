@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from connectors.base import SendFailed
+from connectors.http import shared_client
 from connectors.meta.payloads import GraphError, GraphErrorBody, WhatsAppErrorData
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
@@ -114,13 +115,11 @@ class GraphClient:
         self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> GraphClient:
-        self._http = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        self._http = shared_client()  # pooled per event loop (connectors/http.py): not closed here
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        self._http = None
 
     def url(self, path: str) -> str:
         """`{base_url}/{version}/{path}`."""
@@ -162,6 +161,7 @@ class GraphClient:
                 json=json,
                 data=data,
                 files=files,
+                timeout=self._timeout,
             )
         except httpx.TimeoutException as exc:
             raise SendFailed("Graph API timed out", retryable=True, code="timeout") from exc
@@ -189,7 +189,7 @@ class GraphClient:
             raise SendFailed(f"not an http(s) URL: {url[:80]}", retryable=False, code="bad_url")
         headers = self._auth() if with_token and self.may_receive_token(url) else {}
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream("GET", url, headers=headers, timeout=self._timeout) as response:
                 if response.status_code >= 300:
                     await response.aread()
                     raise send_failed_from_graph(response.status_code, response.content)

@@ -35,6 +35,7 @@ from conversation.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_U
 from conversation.models import Inbox, utcnow
 from conversation.types import DeliveryStatus, InboundMessage
 from hub.errors import ApiError
+from hub.inbox_cache import inbox_cache
 from hub.services import Services
 from hub.webchat import tokens
 from hub.webchat.limits import IDENTIFY, MESSAGES, READS, UPLOADS, Limit, RateLimiter
@@ -46,7 +47,6 @@ TYPING = "typing"
 REFRESH = "webchat.refresh"
 #: Ids are taken at insert but transactions may commit out of order: a resync also returns this recent past.
 SYNC_OVERLAP = timedelta(seconds=15)
-_INBOX_TTL = 5.0
 _TYPING_EVERY = 2.0
 
 
@@ -121,24 +121,16 @@ class WidgetService:
         self.connector = connector
         self.key = services.settings.resolved_secret_key
         self.limiter = RateLimiter(services.settings.redis_url, services.settings.redis_namespace)
-        self._inboxes: dict[int, tuple[float, Inbox, InboxConfig]] = {}
+        self._inboxes = inbox_cache(services)
 
     # --- sessions ---------------------------------------------------------------------------------
 
     async def inbox(self, inbox_id: int | None) -> tuple[Inbox, InboxConfig]:
         """The active webchat inbox `inbox_id` (kept a few seconds), else 404."""
-        hit = self._inboxes.get(inbox_id or 0)
-        if hit is not None and time.monotonic() - hit[0] < _INBOX_TTL:
-            return hit[1], hit[2]
-        inbox = None
-        if inbox_id:
-            async with self.services.sessions() as db:
-                inbox = await db.get(Inbox, inbox_id)
-        if inbox is None or inbox.kind != "webchat" or not inbox.is_active:
+        found = await self._inboxes.get(inbox_id) if inbox_id else None
+        if found is None or found[0].kind != "webchat" or not found[0].is_active:
             raise WidgetError("unknown_inbox", "there is no chat with this id", 404)
-        account = self.services.inbox_config(inbox)
-        self._inboxes[inbox_id or 0] = (time.monotonic(), inbox, account)
-        return inbox, account
+        return found
 
     @staticmethod
     def check_origin(account: InboxConfig, origin: str | None) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from conversation import fast_delivery
 from conversation.models import Agent, Attachment, Conversation, Customer, Identity, Inbox, Message
 from hub import outbox
 from hub.config import Settings
@@ -55,28 +57,56 @@ async def _row(db: SessionFactory, message_id: int) -> Any:
         return (await session.exec(sa.select(*Message.__table__.c).where(Message.__table__.c.id == message_id))).one()  # type: ignore[attr-defined]
 
 
-async def test_a_chat_reply_is_prepared_from_one_statement(db: SessionFactory, settings: Settings) -> None:
+async def _general(services: Any, db: SessionFactory, message_id: int) -> tuple[Any, int]:
+    """The general path's send (SQLAlchemy session, any backend) and how many statements its lookup took."""
+    row = await _row(db, message_id)
+    with counting() as statements:
+        async with services.sessions() as session:
+            context = await outbox._lookup(session, row)
+    inbox = (await outbox.inbox_cache(services).get(row.inbox_id))[0]  # type: ignore[index]
+    return await outbox._outbound(services, row, context, inbox), statements[0]
+
+
+async def _fast(services: Any, db: SessionFactory, message_id: int) -> tuple[Any, int]:
+    """The PostgreSQL hot path's send: claim + context in one statement (plus one for attachments)."""
+    async with db() as session:
+        await session.exec(sa.update(Message).where(Message.id == message_id).values(status="queued"))  # type: ignore[arg-type]
+        await session.commit()
+    now = datetime.now(UTC)
+    async with services.raw.connection() as connection:
+        statements = 1
+        claimed = await fast_delivery.claim(connection, message_id, now=now, lease_until=now + timedelta(minutes=5))
+        assert claimed is not None and claimed.row.attempts == 1
+        assert await fast_delivery.claim(connection, message_id, now=now, lease_until=now) is None  # taken once
+        statements += bool(claimed.has_attachments)
+        context = await outbox._fast_context(connection, claimed)
+    inbox = (await outbox.inbox_cache(services).get(claimed.row.inbox_id))[0]  # type: ignore[index]
+    return await outbox._outbound(services, claimed.row, context, inbox), statements
+
+
+@pytest.mark.parametrize("path", ["general", "fast"])
+async def test_a_chat_reply_is_prepared_from_one_statement(db: SessionFactory, settings: Settings, path: str) -> None:
     ids = await _world(db)
     services = create_services(settings)
+    if path == "fast" and services.raw.is_sqlite:
+        await services.close()
+        pytest.skip("the fast path is PostgreSQL's (the PostgreSQL pass of `make test` runs it)")
     install(services.engine)
+    prepare = _general if path == "general" else _fast
     try:
-        row = await _row(db, ids["plain"])
-        with counting() as statements:
-            outbound, inbox = await outbox._outbound(services, row)
-        assert statements[0] == 1
-        assert inbox.name == "shop"
+        outbound, statements = await prepare(services, db, ids["plain"])
+        assert statements == 1
         assert (outbound.recipient.address, outbound.recipient.name) == ("cust-1", "Ada L.")
         assert outbound.author_name == "Sam" and outbound.subject == "Parcel" and outbound.thread_token == "tok-1"
         assert outbound.last_inbound_at == WHEN + timedelta(minutes=1)  # the newest inbound on this channel
         assert outbound.meta == {"channel_prefix": "whatsapp:", "to": "+15555550100"}
         assert outbound.attachments == () and outbound.references == ()
 
-        with counting() as statements:
-            with_file, _ = await outbox._outbound(services, await _row(db, ids["file"]))
-        assert statements[0] == 2
+        with_file, statements = await prepare(services, db, ids["file"])
+        assert statements == 2
         assert [(a.filename, a.content_type) for a in with_file.attachments] == [("label.pdf", "application/pdf")]
 
-        mail, _ = await outbox._outbound(services, await _row(db, ids["mail"]))
+        mail, _ = await prepare(services, db, ids["mail"])
         assert mail.references == ("<m1@example.com>",)
         assert mail.last_inbound_at == WHEN + timedelta(minutes=2) and mail.recipient.address == ""
     finally:
