@@ -66,7 +66,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 bench: $(DEV_STAMP) system-deps services
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --save var/bench-rounds
 
 bench-smoke: $(DEV_STAMP)
 	$(BIN)/python -m bench.run --smoke
