@@ -10,12 +10,13 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 Handler = Callable[["RecordedRequest"], Awaitable[web.StreamResponse] | web.StreamResponse]
 
@@ -34,7 +35,7 @@ class RecordedRequest:
     method: str
     path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive, as HTTP header names are
     body: bytes
     match_info: dict[str, str] = field(default_factory=dict)
 
@@ -91,7 +92,7 @@ class FakeProvider:
                 method=request.method,
                 path=request.path,
                 query=dict(request.query),
-                headers=dict(request.headers),
+                headers=CIMultiDict(request.headers),
                 body=await request.read(),
                 match_info=dict(request.match_info),
             )
