@@ -19,7 +19,7 @@ import msgspec
 
 from conversation.events import CONVERSATION_CREATED, JOB_BOT, MESSAGE_CREATED, DomainEvent, Job
 from conversation.html import sanitize_html
-from conversation.identities import ContactKeys, InvalidAddress, contact_keys
+from conversation.identities import SAME_NAME, SAME_NAME_LIMIT, ContactKeys, InvalidAddress, contact_keys, full_name
 from conversation.ingest import InboxPolicy, IngestResult, inbound_message_payload, preview
 from conversation.threads import new_ref_token
 from conversation.types import InboundMessage
@@ -117,6 +117,15 @@ WITH link AS (
            $17, $18, 'received', 0, $19::jsonb, $20::jsonb, $7
     FROM ids, cust, ident
     RETURNING id
+), same_name AS (
+    INSERT INTO merge_suggestion (customer_id, other_customer_id, reason, status, created_at)
+    SELECT cust.id, other.id, $22, 'open', $7
+    FROM cust, (
+        SELECT id FROM customer
+        WHERE $21::text IS NOT NULL AND lower(name) = lower($21::text) AND merged_into_id IS NULL
+        ORDER BY id DESC LIMIT {SAME_NAME_LIMIT}
+    ) AS other
+    ON CONFLICT (customer_id, other_customer_id) DO NOTHING
 )
 SELECT (SELECT count(*) FROM link) AS linked, ident.id AS identity_id, msg.id AS message_id,
        {", ".join(f"conv.{c} AS u_{c}" for c in _SUMMARY_COLUMNS)}
@@ -175,6 +184,13 @@ VALUES (?1, ?2, 'open', 'none', ?3, ?4, json_array(?5), '[]', 1, 1, ?6, ?6, ?7, 
 RETURNING {", ".join(_SUMMARY_COLUMNS)}
 """  # noqa: S608 - only constant column names are interpolated; values are bound parameters
 SQLITE_SET_LAST_MESSAGE = "UPDATE conversation SET last_message_id = ? WHERE id = ?"
+SQLITE_SAME_NAME = """
+INSERT INTO merge_suggestion (customer_id, other_customer_id, reason, status, created_at)
+SELECT ?1, id, ?2, 'open', ?3 FROM customer
+WHERE lower(name) = lower(?4) AND id <> ?1 AND merged_into_id IS NULL
+ORDER BY id DESC LIMIT ?5
+ON CONFLICT (customer_id, other_customer_id) DO NOTHING
+"""
 SQLITE_AGENT = "SELECT name, email FROM agent WHERE id = ?"
 
 
@@ -272,6 +288,7 @@ async def _create_postgres(connection: Any, msg: InboundMessage, keys: ContactKe
         PG_NEW_SENDER, msg.channel_kind.value, keys.address, keys.email, keys.phone, sender.name,
         _json(sender.extra or {}), now, sender.avatar_url, msg.inbox_id, subject, new_ref_token(),
         _json([msg.channel_kind.value]), preview(msg.text), text, html, external_id, thread_ref, in_reply_to, raw, meta,
+        full_name(sender.name), SAME_NAME,
     )  # fmt: skip
     if row["message_id"] is None:  # linked to someone, or another delivery created this sender just now
         return None
@@ -379,6 +396,8 @@ async def _sqlite_create(connection: Any, msg: InboundMessage, keys: ContactKeys
     if inserted is None:  # the external id exists under another sender: let the general path decide
         return None
     await connection.execute(SQLITE_SET_LAST_MESSAGE, (inserted[0], created[0]))
+    if (name := full_name(sender.name)) is not None:
+        await connection.execute(SQLITE_SAME_NAME, (customer[0], SAME_NAME, stamp, name, SAME_NAME_LIMIT))
     conversation = _sqlite_conversation(created, now)
     conversation["last_message_id"] = inserted[0]
     return Stored(int(inserted[0]), int(customer[0]), sender.name, conversation, None, "open", True)

@@ -128,6 +128,40 @@ async def _suggest_merge(session: AsyncSession, customer_id: int, other_id: int,
     )
 
 
+#: The reason a same-name suggestion gives (shown to the agent).
+SAME_NAME = "same full name"
+#: How many same-name customers one new customer is suggested with (the newest): a common name must not
+#: flood the sidebar, and past a few the evidence is worth nothing anyway.
+SAME_NAME_LIMIT = 3
+
+
+def full_name(name: str | None) -> str | None:
+    """`name` with its whitespace collapsed when it can suggest a merge: at least two words and letters in
+    each (a first name alone, a handle or "Visitor 12" says too little), else None."""
+    words = (name or "").split()
+    if len(words) < 2 or len(" ".join(words)) < 5 or not all(any(ch.isalpha() for ch in w) for w in words):
+        return None
+    return " ".join(words)
+
+
+async def _suggest_same_name(session: AsyncSession, customer_id: int, name: str | None, now: datetime) -> None:
+    """A new customer named like existing ones: suggest a merge with the newest few (never merge)."""
+    key = full_name(name)
+    if key is None:
+        return
+    c = _customer.c
+    others = (
+        await session.exec(
+            sa.select(c.id)  # type: ignore[call-overload]
+            .where(sa.func.lower(c.name) == sa.func.lower(key), c.id != customer_id, c.merged_into_id.is_(None))
+            .order_by(c.id.desc())
+            .limit(SAME_NAME_LIMIT)
+        )
+    ).scalars()
+    for other in list(others):
+        await _suggest_merge(session, customer_id, other, SAME_NAME, now)
+
+
 async def _suggest_bridged(session: AsyncSession, linked_to: int, keys: ContactKeys, now: datetime) -> None:
     """An identity whose email and phone belong to two different customers links to one of them; the
     other becomes a merge suggestion (two existing profiles are never merged automatically)."""
@@ -190,6 +224,8 @@ async def resolve_sender(
         claimed = await find_customer_by_contact(session, keys.email, keys.phone)
         if claimed is not None:
             await _suggest_merge(session, customer_id, claimed, "same email or phone (unverified)", now)
+    if linked_to is None:
+        await _suggest_same_name(session, customer_id, sender.name, now)
     name = sender.name
     if linked_to is not None:
         name = (await session.exec(sa.select(_customer.c.name).where(_customer.c.id == customer_id))).scalar()

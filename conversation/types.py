@@ -136,8 +136,20 @@ class InboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Watermark:
+    """Every outbound message to `recipient_ref` (the identity address) sent at or before `up_to`."""
+
+    recipient_ref: str
+    up_to: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryUpdate:
-    """A provider's report on one of our outbound messages (sent, delivered, read, failed)."""
+    """A provider's report on one of our outbound messages (sent, delivered, read, failed).
+
+    Some providers report a watermark instead of naming messages (Messenger's `read`, and `delivery`
+    without `mids`): then `watermark` is set and the update applies to every message it covers.
+    """
 
     channel_kind: ChannelKind
     inbox_id: int
@@ -146,6 +158,7 @@ class DeliveryUpdate:
     occurred_at: datetime
     error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    watermark: Watermark | None = None
 
 
 @dataclass(frozen=True, slots=True)

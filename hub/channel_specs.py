@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connectors.registry import REGISTRY
+from connectors.registry import ORDER_SOURCES, REGISTRY
 from conversation.types import SettingsSpec
 
 _BOT = frozenset({"bot_enabled", "bot", "agent_bot_url", "agent_bot_secret"})
@@ -31,13 +31,8 @@ _CONTRACT_SPECS: dict[str, SettingsSpec] = {
     ),
 }  # fmt: skip
 
-INTEGRATION_SPECS: dict[str, SettingsSpec] = {
-    "shopify": SettingsSpec(
-        required=frozenset({"shop_domain", "webhook_secret"}),
-        optional=frozenset({"access_token", "api_version"}),
-        secrets=frozenset({"webhook_secret", "access_token"}),
-    ),
-}
+#: Integration kinds (order sources) and their settings, from the connectors themselves.
+INTEGRATION_SPECS: dict[str, SettingsSpec] = {kind: source.settings_spec for kind, source in ORDER_SOURCES.items()}
 
 
 def channel_specs() -> Mapping[str, SettingsSpec]:

@@ -23,14 +23,13 @@ from connectors.base import (
     SignatureInvalid,
     UnsupportedEvent,
 )
-from connectors.meta.connector import messenger_watermark
 from connectors.registry import get_connector
 from conversation import fast_ingest
 from conversation.delivery import apply_delivery_update, apply_delivery_watermark
 from conversation.identities import InvalidAddress, contact_keys, find_identity
 from conversation.ingest import InboxPolicy, IngestResult, receive_inbound
 from conversation.models import Inbox, utcnow
-from conversation.types import Attachment, ChannelKind, DeliveryUpdate, InboundMessage, OrderEvent
+from conversation.types import Attachment, DeliveryUpdate, InboundMessage, OrderEvent
 from hub import metrics
 from hub.errors import ApiError
 from hub.inbox_cache import InboxCache, inbox_cache
@@ -182,13 +181,15 @@ async def _store_fast(services: Services, msg: InboundMessage, policy: InboxPoli
 
 
 async def _apply_delivery(services: Services, inbox: Inbox, update: DeliveryUpdate) -> bool:
-    """One provider status report; a Messenger watermark (no message named) moves every message up to it."""
-    mark = messenger_watermark(update) if inbox.kind == ChannelKind.MESSENGER else None
+    """One provider status report; a watermark (no message named) moves every message up to it."""
+    mark = update.watermark
     async with services.uow() as uow:
         if mark is None:
             applied = await apply_delivery_update(uow, update)
         else:
-            applied = await apply_delivery_watermark(uow, update.inbox_id, mark[0], mark[1], update.status) > 0
+            applied = (
+                await apply_delivery_watermark(uow, update.inbox_id, mark.recipient_ref, mark.up_to, update.status) > 0
+            )
         await uow.commit()
     return applied
 

@@ -8,7 +8,7 @@ API client (`client.py`); each product's parsing and sending lives in `whatsapp.
 from __future__ import annotations
 
 from connectors.meta._common import SIGNATURE_HEADER, hub_signature
-from connectors.meta.messenger import WATERMARK_PREFIX, MessengerConnector, messenger_watermark
+from connectors.meta.messenger import WATERMARK_PREFIX, MessengerConnector
 from connectors.meta.whatsapp import WINDOW_CLOSED_REASON, WhatsAppConnector, whatsapp_window_open
 
 __all__ = [
@@ -18,6 +18,5 @@ __all__ = [
     "MessengerConnector",
     "WhatsAppConnector",
     "hub_signature",
-    "messenger_watermark",
     "whatsapp_window_open",
 ]

@@ -42,12 +42,13 @@ from conversation.types import (
     OutboundMessage,
     SendReceipt,
     SettingsSpec,
+    Watermark,
 )
 
 TEXT_LIMIT = 2000  # characters in one Messenger text message
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-#: Prefix of the `external_message_id` of watermark-only delivery/read updates (see `messenger_watermark`).
+#: Prefix of the `external_message_id` of watermark-only delivery/read updates (they name no message).
 WATERMARK_PREFIX = "watermark:"
 
 _ENVELOPE_KEYS = frozenset({"sender", "recipient", "timestamp"})
@@ -89,21 +90,6 @@ IGNORED_EVENTS: frozenset[str] = frozenset(
         "standby",  # events for another app that owns the thread (handover protocol)
     }
 )
-
-
-def messenger_watermark(update: DeliveryUpdate) -> tuple[str, datetime] | None:
-    """For a watermark-only update: (customer PSID, time up to which all our messages reached that status).
-
-    Messenger `read` events (and `delivery` events without `mids`) name no message, only a watermark: every
-    message the page sent to that PSID at or before it is read/delivered. `DeliveryUpdate` can only name one
-    message, so such events become one update whose `external_message_id` starts with `WATERMARK_PREFIX`
-    (it matches no real mid) and whose `raw["watermark"]` carries the thread and the time; the hub applies
-    it to every outbound message of that thread sent up to then.
-    """
-    mark = update.raw.get("watermark") if update.external_message_id.startswith(WATERMARK_PREFIX) else None
-    if not isinstance(mark, dict):
-        return None
-    return str(mark["thread_ref"]), datetime.fromisoformat(str(mark["up_to"]))
 
 
 def _event_name(event: dict[str, Any]) -> str:
@@ -363,14 +349,14 @@ def _read(data: MessengerEvent, psid: str, raw: dict[str, Any], account: InboxCo
 def _watermark_update(
     status: DeliveryStatus, psid: str, up_to: datetime, raw: dict[str, Any], account: InboxConfig
 ) -> DeliveryUpdate:
-    mark = {"thread_ref": psid, "up_to": up_to.isoformat(), "status": status.value}
     return DeliveryUpdate(
         channel_kind=ChannelKind.MESSENGER,
         inbox_id=account.id,
         external_message_id=f"{WATERMARK_PREFIX}{psid}:{int(up_to.timestamp() * 1000)}",
         status=status,
         occurred_at=up_to,
-        raw={"event": raw, "watermark": mark},
+        raw={"event": raw},
+        watermark=Watermark(recipient_ref=psid, up_to=up_to),
     )
 
 

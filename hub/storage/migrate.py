@@ -33,6 +33,8 @@ _UNMAPPED = {
     "ix_customer_name_trgm",
     "ix_customer_email_trgm",
     "ix_customer_phone_trgm",
+    # 0003_customer_name: an expression index (lower(name)).
+    "ix_customer_name_lower",
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from conversation.events import CONVERSATION_CREATED, JOB_BOT, MESSAGE_CREATED, DomainEvent, Job
-from conversation.identities import InvalidAddress
+from conversation.identities import InvalidAddress, full_name
 from conversation.ingest import InboxPolicy, IngestResult, receive_inbound
 from conversation.models import Conversation, Customer, Identity, Inbox, MergeSuggestion, Message
 from conversation.types import ChannelKind, ExternalIdentity, InboundMessage
@@ -142,6 +142,30 @@ async def test_unverified_email_claim_creates_a_suggestion_not_a_link(
     assert [(s.customer_id, s.other_customer_id, s.status) for s in suggestions] == [
         (visitor.customer_id, known.customer_id, "open")
     ]
+
+
+async def test_a_new_customer_with_a_known_full_name_is_suggested_not_merged(
+    db: SessionFactory, inboxes: dict[str, int]
+) -> None:
+    first = await ingest(db, inbound(inboxes, "email", "<a@x>", "ada@example.com", sender=ExternalIdentity(
+        address="ada@example.com", email="ada@example.com", name="Ada Lovelace")))  # fmt: skip
+    alias = ExternalIdentity(address="@ada_l", name="ada  LOVELACE")  # other case and spacing: same name
+    second = await ingest(db, inbound(inboxes, "telegram", "t-1", "", sender=alias))
+    alone = await ingest(
+        db, inbound(inboxes, "telegram", "t-2", "", sender=ExternalIdentity(address="@ada", name="Ada"))
+    )
+    assert len({first.customer_id, second.customer_id, alone.customer_id}) == 3  # nothing merged
+    suggestions = await rows(db, MergeSuggestion)
+    assert [(s.customer_id, s.other_customer_id, s.reason) for s in suggestions] == [
+        (second.customer_id, first.customer_id, "same full name")
+    ]  # a first name alone ("Ada") suggests nothing
+
+
+def test_only_full_names_can_suggest_a_merge() -> None:
+    assert full_name("  Ada   Lovelace ") == "Ada Lovelace"
+    assert full_name("Анна Петрова") == "Анна Петрова"
+    for weak in (None, "", "Ada", "A B", "Visitor 12", "@ada_l", "J. 42"):
+        assert full_name(weak) is None, weak
 
 
 # --- dedupe and edits --------------------------------------------------------------------------

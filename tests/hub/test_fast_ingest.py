@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,6 +182,38 @@ async def test_first_messages_of_a_new_sender_arriving_together_make_one_custome
         assert len((await session.exec(select(Identity))).all()) == 1
         conversation = (await session.exec(select(Conversation))).one()
     assert conversation.message_count == 6 and conversation.unread_count == 6
+
+
+async def test_a_new_sender_with_a_known_full_name_is_suggested_on_the_fast_path(
+    services: Services, db: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conversation.models import Customer, MergeSuggestion
+
+    inbox = await _inbox(db)
+    calls: list[str] = []
+    name = "store_sqlite" if services.settings.is_sqlite else "store_postgres"
+    original = getattr(fast_ingest, name)
+
+    async def spy(*args: Any) -> Any:
+        outcome = await original(*args)
+        calls.append(type(outcome).__name__)
+        return outcome
+
+    monkeypatch.setattr(fast_ingest, name, spy)
+
+    def named(ext: str, phone: str, name: str) -> InboundMessage:
+        return replace(sms(inbox, ext, phone, "hello"), sender=ExternalIdentity(address=phone, name=name))
+
+    _, first = await store_inbound(services, inbox, named("SM1", "+15555550191", "Grace Hopper"))
+    _, second = await store_inbound(services, inbox, named("SM2", "+15555550192", "grace hopper"))
+    await store_inbound(services, inbox, named("SM3", "+15555550193", "Grace"))
+    assert calls == ["Stored"] * 3  # all three new senders took the fast path
+    async with db() as session:
+        assert len((await session.exec(select(Customer))).all()) == 3
+        suggestions = (await session.exec(select(MergeSuggestion))).all()
+    assert [(s.customer_id, s.other_customer_id, s.reason) for s in suggestions] == [
+        (second.customer_id, first.customer_id, "same full name")
+    ]
 
 
 async def test_a_new_sender_whose_phone_is_known_links_through_the_general_path(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -12,6 +13,8 @@ from hub.storage.engine import create_engine
 from hub.storage.migrate import current_heads, expected_heads, include_object, pending_migrations
 
 
+# SQLite's reflection cannot read expression indexes (0003's lower(name)); they are listed in _UNMAPPED.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 async def test_database_is_at_head_and_matches_the_models(database_url: str) -> None:
     assert await current_heads(database_url) == expected_heads()
     assert not await pending_migrations(database_url)

@@ -8,8 +8,16 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.base import MalformedPayload, UnsupportedEvent
-from connectors.meta.connector import WATERMARK_PREFIX, MessengerConnector, messenger_watermark
-from conversation.types import Attachment, ChannelKind, DeliveryStatus, DeliveryUpdate, ExternalIdentity, InboundMessage
+from connectors.meta.connector import WATERMARK_PREFIX, MessengerConnector
+from conversation.types import (
+    Attachment,
+    ChannelKind,
+    DeliveryStatus,
+    DeliveryUpdate,
+    ExternalIdentity,
+    InboundMessage,
+    Watermark,
+)
 from tests.connectors.conftest import load_fixture
 from tests.connectors.meta.conftest import body_of, local_fixture, messenger_account, signed_request
 
@@ -169,20 +177,20 @@ def test_read_becomes_a_watermark_update() -> None:
     assert update.status is DeliveryStatus.READ
     assert update.occurred_at == ms(1458668856253)
     assert update.external_message_id == f"{WATERMARK_PREFIX}{PSID}:1458668856253"
-    assert messenger_watermark(update) == (PSID, ms(1458668856253))
+    assert update.watermark == Watermark(PSID, ms(1458668856253))
 
 
 def test_delivery_without_mids_becomes_a_watermark_update() -> None:
     [update] = local("message_deliveries_watermark_only")
     assert isinstance(update, DeliveryUpdate)
     assert update.status is DeliveryStatus.DELIVERED
-    assert messenger_watermark(update) == (PSID, ms(1458668856253))
+    assert update.watermark == Watermark(PSID, ms(1458668856253))
 
 
 def test_per_message_updates_are_not_watermarks() -> None:
     [update] = shared("fbmessenger-api-hs_wsDeliveryRequest.json")
     assert isinstance(update, DeliveryUpdate)
-    assert messenger_watermark(update) is None
+    assert update.watermark is None
 
 
 def test_reaction_is_ignored() -> None:
