@@ -3,9 +3,10 @@
 Most inbound traffic is a customer we know writing again into a thread that is still open. For that
 case this module stores the message and moves the conversation forward with prepared statements on the
 driver connection (one data-modifying CTE on PostgreSQL: no BEGIN/COMMIT round trips; three statements
-in one IMMEDIATE transaction on SQLite). It applies exactly the rules of `ingest.receive_inbound` for
-that case; anything else (new sender, resolved or missing thread, edits, email references, attachments,
-auto-replies) returns None and the caller takes the general path, which re-checks everything.
+in one IMMEDIATE transaction on SQLite, handed whole to the writer thread). It applies exactly the rules
+of `ingest.receive_inbound` for that case; anything else (new sender, resolved or missing thread, edits,
+email references, attachments, auto-replies) returns None and the caller takes the general path, which
+re-checks everything.
 """
 
 from __future__ import annotations
@@ -308,48 +309,49 @@ def _sqlite_time(value: datetime) -> str:
 
 
 async def store_sqlite(connection: Any, msg: InboundMessage, keys: ContactKeys, now: datetime) -> Stored | bool | None:
-    """Three statements in one IMMEDIATE transaction on an autocommit-mode aiosqlite connection."""
+    """One IMMEDIATE transaction, handed whole to the SQLite writer thread (`hub/storage/raw.py`)."""
     async with SQLITE_WRITER:
-        await connection.execute("BEGIN IMMEDIATE")
-        try:
-            outcome = await _sqlite_steps(connection, msg, keys, now)
-        except BaseException:
-            await connection.execute("ROLLBACK")
-            raise
-        await connection.execute("COMMIT" if isinstance(outcome, Stored) else "ROLLBACK")
-        return outcome
+        return await connection.run(_sqlite_transaction, msg, keys, now)  # type: ignore[no-any-return]
 
 
-async def _sqlite_steps(connection: Any, msg: InboundMessage, keys: ContactKeys, now: datetime) -> Stored | bool | None:
-    cursor = await connection.execute(SQLITE_LOOKUP, (msg.channel_kind.value, keys.address))
-    found = await cursor.fetchone()
+def _sqlite_transaction(db: Any, msg: InboundMessage, keys: ContactKeys, now: datetime) -> Stored | bool | None:
+    """Runs on the writer thread, on a `sqlite3` connection in autocommit mode."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        outcome = _sqlite_steps(db, msg, keys, now)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT" if isinstance(outcome, Stored) else "ROLLBACK")
+    return outcome
+
+
+def _sqlite_steps(db: Any, msg: InboundMessage, keys: ContactKeys, now: datetime) -> Stored | bool | None:
+    found = _fetch(db, SQLITE_LOOKUP, (msg.channel_kind.value, keys.address))
     if found is None:
-        return await _sqlite_create(connection, msg, keys, now) if msg.sender.verified else None
+        return _sqlite_create(db, msg, keys, now) if msg.sender.verified else None
     if found[3] is None or found[4] == "resolved":
         return None
     identity_id, customer_id, customer_name, conversation_id, previous_status = found
     text, html, subject, external_id, thread_ref, in_reply_to, raw, meta = _message_values(msg)
     stamp = _sqlite_time(now)
-    inserted = await (
-        await connection.execute(
-            SQLITE_INSERT,
-            (conversation_id, msg.inbox_id, msg.channel_kind.value, customer_id, identity_id, text, html, subject,
-             external_id, thread_ref, in_reply_to, raw, meta, stamp),
-        )
-    ).fetchone()  # fmt: skip
+    inserted = _fetch(
+        db,
+        SQLITE_INSERT,
+        (conversation_id, msg.inbox_id, msg.channel_kind.value, customer_id, identity_id, text, html, subject,
+         external_id, thread_ref, in_reply_to, raw, meta, stamp),
+    )  # fmt: skip
     if inserted is None:
         return True
-    updated = await (
-        await connection.execute(
-            SQLITE_UPDATE, (inserted[0], preview(msg.text), msg.channel_kind.value, stamp, conversation_id)
-        )
-    ).fetchone()
+    updated = _fetch(
+        db, SQLITE_UPDATE, (inserted[0], preview(msg.text), msg.channel_kind.value, stamp, conversation_id)
+    )
     if updated is None:  # the thread was resolved between our reads: cannot happen under the writer lock
         return None
     conversation = _sqlite_conversation(updated, now)
     assignee = None
     if conversation["assignee_id"] is not None:
-        agent = await (await connection.execute(SQLITE_AGENT, (conversation["assignee_id"],))).fetchone()
+        agent = _fetch(db, SQLITE_AGENT, (conversation["assignee_id"],))
         assignee = _assignee(conversation["assignee_id"], agent[0] if agent else None, agent[1] if agent else None)
     return Stored(int(inserted[0]), int(customer_id), customer_name, conversation, assignee, previous_status)
 
@@ -362,42 +364,40 @@ def _sqlite_conversation(row: Any, now: datetime) -> dict[str, Any]:
     return conversation
 
 
-async def _fetch(connection: Any, sql: str, params: tuple[Any, ...]) -> Any:
-    return await (await connection.execute(sql, params)).fetchone()
+def _fetch(db: Any, sql: str, params: tuple[Any, ...]) -> Any:
+    return db.execute(sql, params).fetchone()
 
 
-async def _sqlite_create(connection: Any, msg: InboundMessage, keys: ContactKeys, now: datetime) -> Stored | None:
+def _sqlite_create(db: Any, msg: InboundMessage, keys: ContactKeys, now: datetime) -> Stored | None:
     """A first message from an unknown sender who links to no one (inside the caller's transaction)."""
-    if await _fetch(connection, SQLITE_LINK, (keys.email, keys.phone)) is not None:
+    if _fetch(db, SQLITE_LINK, (keys.email, keys.phone)) is not None:
         return None
     sender, stamp, channel = msg.sender, _sqlite_time(now), msg.channel_kind.value
-    customer = await _fetch(
-        connection, SQLITE_NEW_CUSTOMER, (sender.name, keys.email, keys.phone, sender.avatar_url, stamp, stamp)
-    )
-    identity = await _fetch(
-        connection, SQLITE_NEW_IDENTITY,
+    customer = _fetch(db, SQLITE_NEW_CUSTOMER, (sender.name, keys.email, keys.phone, sender.avatar_url, stamp, stamp))
+    identity = _fetch(
+        db, SQLITE_NEW_IDENTITY,
         (customer[0], channel, keys.address, keys.email, keys.phone, sender.name, _json(sender.extra or {}),
          stamp, stamp),
     )  # fmt: skip
     if identity is None:
         return None
     text, html, subject, external_id, thread_ref, in_reply_to, raw, meta = _message_values(msg)
-    created = await _fetch(
-        connection,
+    created = _fetch(
+        db,
         SQLITE_NEW_CONVERSATION,
         (msg.inbox_id, customer[0], subject, new_ref_token(), channel, stamp, preview(msg.text)),
     )
-    inserted = await _fetch(
-        connection,
+    inserted = _fetch(
+        db,
         SQLITE_INSERT,
         (created[0], msg.inbox_id, channel, customer[0], identity[0], text, html, subject, external_id, thread_ref,
          in_reply_to, raw, meta, stamp),
     )  # fmt: skip
     if inserted is None:  # the external id exists under another sender: let the general path decide
         return None
-    await connection.execute(SQLITE_SET_LAST_MESSAGE, (inserted[0], created[0]))
+    db.execute(SQLITE_SET_LAST_MESSAGE, (inserted[0], created[0]))
     if (name := full_name(sender.name)) is not None:
-        await connection.execute(SQLITE_SAME_NAME, (customer[0], SAME_NAME, stamp, name, SAME_NAME_LIMIT))
+        db.execute(SQLITE_SAME_NAME, (customer[0], SAME_NAME, stamp, name, SAME_NAME_LIMIT))
     conversation = _sqlite_conversation(created, now)
     conversation["last_message_id"] = inserted[0]
     return Stored(int(inserted[0]), int(customer[0]), sender.name, conversation, None, "open", True)
