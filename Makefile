@@ -36,7 +36,10 @@ run: $(RUN_STAMP)
 	@echo "  Omnihub demo:  http://$(HOST):$(PORT)"
 	@echo "  Log in as      admin@example.com / omnihub-demo   (or sam@example.com / omnihub-demo)"
 	@echo ""
-	@$(BIN)/omnihub serve --host $(HOST) --port $(PORT)
+	@# Webhook URLs shown to admins follow HOST/PORT unless OMNIHUB_PUBLIC_URL is set (environment or .env).
+	@if [ -z "$$OMNIHUB_PUBLIC_URL" ] && ! grep -qs '^OMNIHUB_PUBLIC_URL=' .env; then \
+		export OMNIHUB_PUBLIC_URL=http://$(HOST):$(PORT); fi; \
+	$(BIN)/omnihub serve --host $(HOST) --port $(PORT)
 
 system-deps:
 	@scripts/system-deps.sh
