@@ -79,7 +79,6 @@ def _lookup_statements() -> tuple[Any, Any, Any]:
     )
     context = (
         sa.select(  # type: ignore[call-overload]
-            Inbox,
             Conversation,
             Identity,
             Agent.name,
@@ -87,12 +86,11 @@ def _lookup_statements() -> tuple[Any, Any, Any]:
             inbound.meta,
             sa.exists().where(Attachment.message_id == sa.bindparam("message_id")),
         )
-        .select_from(Inbox)
-        .join(Conversation, Conversation.id == sa.bindparam("conversation_id"))
+        .select_from(Conversation)
         .outerjoin(Identity, Identity.id == sa.bindparam("identity_id"))
         .outerjoin(Agent, Agent.id == sa.bindparam("author_id"))
         .outerjoin(inbound, inbound.id == newest_inbound)
-        .where(Inbox.id == sa.bindparam("inbox_id"))
+        .where(Conversation.id == sa.bindparam("conversation_id"))
     )
     files = sa.select(Attachment).where(Attachment.message_id == sa.bindparam("message_id"))
     chain = (
@@ -134,9 +132,10 @@ def _recipient(
 async def _lookup(session: Any, row: Any) -> SendContext:
     """What a send needs besides the row, in one statement for a chat reply.
 
-    Inbox, conversation, recipient, author and the newest inbound message on the reply's channel (its
-    time and carried meta) are outer-joined lookups by key; attachments are read only when the row has
-    some, and the References chain only for email (the one channel that threads by it).
+    Conversation, recipient, author and the newest inbound message on the reply's channel (its time and
+    carried meta) are outer-joined lookups by key (the inbox comes from `hub.inbox_cache`); attachments are
+    read only when the row has some, and the References chain only for email (the one channel that threads
+    by it).
     """
     keys = {
         "message_id": row.id,
@@ -144,12 +143,11 @@ async def _lookup(session: Any, row: Any) -> SendContext:
         "channel": row.channel,
         "identity_id": row.identity_id,
         "author_id": row.author_id if row.author_type == "agent" else None,
-        "inbox_id": row.inbox_id,
     }
     found = (await session.exec(_CONTEXT, params=keys)).first()
-    if found is None or found[1] is None:
+    if found is None:
         return SendContext(conversation_found=False)
-    _, conversation, identity, author_name, inbound_at, inbound_meta, has_files = found
+    conversation, identity, author_name, inbound_at, inbound_meta, has_files = found
     attachments = list((await session.exec(_FILES, params=keys)).scalars().all()) if has_files else []
     references: list[str] = []
     if row.channel == ChannelKind.EMAIL.value:
@@ -165,7 +163,7 @@ async def _lookup(session: Any, row: Any) -> SendContext:
     )  # fmt: skip
 
 
-async def _outbound(services: Services, row: Any, context: SendContext, inbox: Inbox) -> OutboundMessage:
+async def _outbound(services: Services, row: Any, context: SendContext) -> OutboundMessage:
     """Everything the connector needs to send `row`."""
     if not context.conversation_found:
         raise SendFailed("the conversation of this message no longer exists", retryable=False)
@@ -210,7 +208,7 @@ async def _send(services: Services, row: Any, context: SendContext) -> SendRecei
     connector = get_connector(inbox.kind)
     if connector is None:
         raise SendFailed(f"sending on {inbox.kind} is not available in this version", retryable=False)
-    return await connector.send(await _outbound(services, row, context, inbox), config)
+    return await connector.send(await _outbound(services, row, context), config)
 
 
 def _policy(services: Services) -> delivery.RetryPolicy:

@@ -63,8 +63,7 @@ async def _general(services: Any, db: SessionFactory, message_id: int) -> tuple[
     with counting() as statements:
         async with services.sessions() as session:
             context = await outbox._lookup(session, row)
-    inbox = (await outbox.inbox_cache(services).get(row.inbox_id))[0]  # type: ignore[index]
-    return await outbox._outbound(services, row, context, inbox), statements[0]
+    return await outbox._outbound(services, row, context), statements[0]
 
 
 async def _fast(services: Any, db: SessionFactory, message_id: int) -> tuple[Any, int]:
@@ -80,8 +79,7 @@ async def _fast(services: Any, db: SessionFactory, message_id: int) -> tuple[Any
         assert await fast_delivery.claim(connection, message_id, now=now, lease_until=now) is None  # taken once
         statements += bool(claimed.has_attachments)
         context = await outbox._fast_context(connection, claimed)
-    inbox = (await outbox.inbox_cache(services).get(claimed.row.inbox_id))[0]  # type: ignore[index]
-    return await outbox._outbound(services, claimed.row, context, inbox), statements
+    return await outbox._outbound(services, claimed.row, context), statements
 
 
 @pytest.mark.parametrize("path", ["general", "fast"])
