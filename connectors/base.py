@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
+import msgspec
+
 from conversation.types import (
     Attachment,
     ChannelKind,
@@ -29,6 +31,17 @@ class SignatureInvalid(ConnectorError):
 
 class MalformedPayload(ConnectorError):
     """The request is signed but cannot be understood: answer 400 with this reason."""
+
+
+def decode_json_object(body: bytes, what: str = "body") -> dict[str, Any]:
+    """`body` as one JSON object, else `MalformedPayload` naming `what` ("body is not JSON", ...)."""
+    try:
+        value = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise MalformedPayload(f"{what} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise MalformedPayload(f"{what} must be a JSON object")
+    return value
 
 
 class UnsupportedEvent(ConnectorError):

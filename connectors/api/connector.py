@@ -19,6 +19,7 @@ from connectors.base import (
     SendFailed,
     SignatureInvalid,
     UnsupportedEvent,
+    decode_json_object,
 )
 from conversation.types import (
     Attachment,
@@ -82,12 +83,7 @@ class ApiConnector:
 
     def parse(self, request: RawRequest, account: InboxConfig) -> ParseResult:
         """Dispatch on the body's `event` (default `message`)."""
-        try:
-            envelope = msgspec.json.decode(request.body)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise MalformedPayload("body is not JSON") from exc
-        if not isinstance(envelope, dict):
-            raise MalformedPayload("body must be a JSON object")
+        envelope = decode_json_object(request.body)
         event = str(envelope.get("event") or "message")
         if event in self.ignored_events:
             return ParseResult()

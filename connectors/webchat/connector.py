@@ -28,6 +28,7 @@ from connectors.base import (
     SendFailed,
     SignatureInvalid,
     UnsupportedEvent,
+    decode_json_object,
 )
 from connectors.webchat.payloads import (
     MAX_CLIENT_ID_CHARS,
@@ -317,12 +318,7 @@ class WebchatConnector:
         """Dispatch on the frame's `type`; only `message` becomes domain input."""
         if len(request.body) > MAX_FRAME_BYTES:
             raise MessageTooLarge(f"a frame may have at most {MAX_FRAME_BYTES} bytes")
-        try:
-            envelope = msgspec.json.decode(request.body)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise MalformedPayload("frame is not JSON") from exc
-        if not isinstance(envelope, dict):
-            raise MalformedPayload("frame must be a JSON object")
+        envelope = decode_json_object(request.body, "frame")
         event = str(envelope.get("type") or "message")
         if event in self.ignored_events:
             return ParseResult()
